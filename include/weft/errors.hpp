@@ -1,0 +1,147 @@
+#pragma once
+/// \file
+/// Every error weft throws, in one place (asyncio keeps them in `exceptions.py`).
+///
+/// Two of them are deliberately *not* derived from `std::exception`:
+/// `weft::cancelled_error` and `weft::keyboard_interrupt`. Like Python's `CancelledError`
+/// and `KeyboardInterrupt` (which derive from `BaseException`), they must travel through a
+/// generic `catch (const std::exception&)` so that a task that is being cancelled stops.
+/// Catch them by name (or with `catch (...)` and rethrow) when you need cleanup.
+///
+/// Example:
+/// \code
+///   try { co_await weft::sleep(1s); }
+///   catch (const std::exception& e) { /* never sees a cancellation */ }
+/// \endcode
+
+#include <cstddef>
+#include <exception>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace weft {
+
+/// The root of weft's control-flow exceptions (cancellation, interruption).
+/// Not a `std::exception`: a `catch (const std::exception&)` lets it pass.
+class base_exception {
+public:
+    explicit base_exception(std::string message) : message_(std::move(message)) {}
+    virtual ~base_exception() = default;
+    /// Human-readable description.
+    const char* what() const noexcept { return message_.c_str(); }
+
+private:
+    std::string message_;
+};
+
+/// Thrown at the suspension point of a task that was cancelled.
+///
+/// Example: `handle.cancel(); co_await handle; // throws weft::cancelled_error`
+class cancelled_error : public base_exception {
+public:
+    explicit cancelled_error(std::string message = "task was cancelled")
+        : base_exception(std::move(message)) {}
+};
+
+/// Thrown out of `weft::run` when SIGINT or SIGTERM cancelled the main task.
+///
+/// Example: `try { weft::run(main_task()); } catch (const weft::keyboard_interrupt&) { return 130; }`
+class keyboard_interrupt : public base_exception {
+public:
+    explicit keyboard_interrupt(int signal_number)
+        : base_exception("interrupted by signal " + std::to_string(signal_number)),
+          signal_number_(signal_number) {}
+    /// The signal that interrupted the run (SIGINT or SIGTERM).
+    int signal_number() const noexcept { return signal_number_; }
+
+private:
+    int signal_number_;
+};
+
+/// A deadline passed: `weft::timeout`, `weft::wait_for`, `future::result(timeout)`, ...
+///
+/// Example: `try { co_await weft::wait_for(slow(), 1s); } catch (const weft::timeout_error&) {}`
+class timeout_error : public std::runtime_error {
+public:
+    explicit timeout_error(const std::string& what = "operation timed out")
+        : std::runtime_error(what) {}
+};
+
+/// An operation is not allowed in the object's current state; the message names the state.
+///
+/// Example: `pending_handle.result(); // invalid_state_error: result of task 'Task-1' is not ready (state: pending)`
+class invalid_state_error : public std::logic_error {
+public:
+    explicit invalid_state_error(const std::string& what) : std::logic_error(what) {}
+};
+
+/// `put_nowait` on a full queue (Python's `queue.Full` / `asyncio.QueueFull`).
+class queue_full : public std::runtime_error {
+public:
+    queue_full() : std::runtime_error("queue is full") {}
+};
+
+/// `get_nowait` on an empty queue (Python's `queue.Empty` / `asyncio.QueueEmpty`).
+class queue_empty : public std::runtime_error {
+public:
+    queue_empty() : std::runtime_error("queue is empty") {}
+};
+
+/// `put` on a queue that was shut down, or `get` on one that is shut down and drained
+/// (Python 3.13's `ShutDown`).
+class queue_shut_down : public std::runtime_error {
+public:
+    queue_shut_down() : std::runtime_error("queue was shut down") {}
+};
+
+/// Releasing a bounded semaphore more often than it was acquired, or an unlocked lock.
+class release_error : public std::logic_error {
+public:
+    explicit release_error(const std::string& what) : std::logic_error(what) {}
+};
+
+/// A stream ended before the expected number of bytes arrived; `partial()` holds what did.
+class incomplete_read_error : public std::runtime_error {
+public:
+    incomplete_read_error(std::string partial, std::size_t expected)
+        : std::runtime_error(std::to_string(partial.size()) + " bytes read on a total of " +
+                             std::to_string(expected) + " expected bytes"),
+          partial_(std::move(partial)), expected_(expected) {}
+    /// The bytes that did arrive.
+    const std::string& partial() const noexcept { return partial_; }
+    /// How many bytes were expected.
+    std::size_t expected() const noexcept { return expected_; }
+
+private:
+    std::string partial_;
+    std::size_t expected_;
+};
+
+/// Several child tasks failed (`weft::task_group`): every error, in completion order.
+///
+/// Example:
+/// \code
+///   catch (const weft::exception_group& g) { for (auto& e : g.exceptions()) log(e); }
+/// \endcode
+class exception_group : public std::runtime_error {
+public:
+    exception_group(const std::string& what, std::vector<std::exception_ptr> errors)
+        : std::runtime_error(what), errors_(std::move(errors)) {}
+    /// The child errors, in the order they happened.
+    const std::vector<std::exception_ptr>& exceptions() const noexcept { return errors_; }
+
+private:
+    std::vector<std::exception_ptr> errors_;
+};
+
+/// Describes any exception for logs: its `what()` for std and weft errors, else "unknown".
+///
+/// Example: `spdlog::error("failed: {}", weft::describe(std::current_exception()));`
+std::string describe(const std::exception_ptr& error);
+
+/// True if `error` holds a `weft::cancelled_error`.
+bool is_cancellation(const std::exception_ptr& error) noexcept;
+
+}  // namespace weft

@@ -1,0 +1,12 @@
+#pragma once
+/// \file
+/// The umbrella header: `#include <weft/weft.hpp>` brings in the whole library.
+/// Each concept also has its own header; see docs/architecture.md for the map.
+
+#include <weft/errors.hpp>
+#include <weft/event_loop.hpp>
+#include <weft/run.hpp>
+#include <weft/sleep.hpp>
+#include <weft/task.hpp>
+#include <weft/task_handle.hpp>
+#include <weft/timeout.hpp>
