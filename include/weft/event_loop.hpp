@@ -32,6 +32,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace weft {
@@ -180,6 +181,14 @@ public:
     bool get_debug() const noexcept { return debug_; }
     /// Threshold for the slow-step warning (default 100 ms).
     duration slow_callback_duration = std::chrono::milliseconds(100);
+
+    /// Runs `fn(args...)` on `executor` (a `weft::thread_pool_executor`, or the process pool)
+    /// and returns its future, which a task can `co_await` without blocking this loop.
+    /// Example: `auto digest = co_await loop.run_in_executor(pool, sha256, data);`
+    template <class Executor, class Fn, class... Args>
+    auto run_in_executor(Executor& executor, Fn&& fn, Args&&... args) {
+        return executor.submit(std::forward<Fn>(fn), std::forward<Args>(args)...);
+    }
 
     /// Every task of this loop that is not done yet (asyncio's `all_tasks`).
     std::vector<any_task> all_tasks() const;
