@@ -144,4 +144,53 @@ std::string describe(const std::exception_ptr& error);
 /// True if `error` holds a `weft::cancelled_error`.
 bool is_cancellation(const std::exception_ptr& error) noexcept;
 
+/// A process pool can no longer run work: one of its workers died abruptly (crash, kill -9,
+/// out of memory) — Python's `BrokenProcessPool`. Every future that was pending or running in
+/// the pool fails with it, and later `submit` calls throw it.
+///
+/// Example: `catch (const weft::broken_process_pool& e) { spdlog::error("{}", e.what()); }`
+class broken_process_pool : public std::runtime_error {
+public:
+    explicit broken_process_pool(const std::string& what) : std::runtime_error(what) {}
+};
+
+/// An exception escaped the work in another process; C++ cannot rebuild its type there, so
+/// it arrives as this, naming the original type and message.
+///
+/// Example:
+/// \code
+///   catch (const weft::remote_error& e) {
+///       assert(e.type_name() == "std::out_of_range");  // e.what(): "std::out_of_range: bad index"
+///   }
+/// \endcode
+class remote_error : public std::runtime_error {
+public:
+    remote_error(std::string type_name, std::string message)
+        : std::runtime_error(type_name + ": " + message),
+          type_name_(std::move(type_name)), message_(std::move(message)) {}
+    /// The demangled type of the original exception (e.g. "std::out_of_range").
+    const std::string& type_name() const noexcept { return type_name_; }
+    /// The original exception's `what()`.
+    const std::string& message() const noexcept { return message_; }
+
+private:
+    std::string type_name_;
+    std::string message_;
+};
+
+/// `readline`/`readuntil` found no separator within the stream's line limit (asyncio's
+/// `LimitOverrunError`); the bytes stay buffered in the stream.
+///
+/// Example: `catch (const weft::limit_overrun_error& e) { s.abort(); }`
+class limit_overrun_error : public std::runtime_error {
+public:
+    limit_overrun_error(const std::string& what, std::size_t buffered)
+        : std::runtime_error(what), buffered_(buffered) {}
+    /// How many bytes were buffered when the limit was hit.
+    std::size_t buffered() const noexcept { return buffered_; }
+
+private:
+    std::size_t buffered_;
+};
+
 }  // namespace weft

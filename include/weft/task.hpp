@@ -4,8 +4,15 @@
 ///
 /// A task is lazy: calling a coroutine function builds the frame but runs nothing until the
 /// task is awaited (`co_await t`) or spawned on a loop (`weft::create_task(t)`). Awaiting
-/// transfers control symmetrically, so a chain of a million awaits does not grow the stack.
-/// An exception escaping the body is rethrown to the awaiter.
+/// transfers control directly from awaiter to awaited and back (never through the loop's
+/// queue), and a chain of a million awaits does not grow the stack. An exception escaping the
+/// body is rethrown to the awaiter.
+///
+/// How the stack stays flat: rather than relying on the compiler to turn symmetric transfer
+/// (`await_suspend` returning a handle) into a tail call — GCC 12 does not under ASan, UBSan
+/// or TSan, and a million-deep chain then overflows the stack — each transfer stores the next
+/// coroutine in a thread-local slot and returns to a small trampoline (`detail::resume_chain`)
+/// that the loop runs each task step through. Same order, same cost class, every build.
 ///
 /// Example:
 /// \code
@@ -29,6 +36,17 @@ class task;
 
 namespace detail {
 
+/// The coroutine to resume next on this thread (see the file comment).
+inline thread_local std::coroutine_handle<> trampoline_next;
+
+/// Resumes `h`, then every coroutine it transfers control to, until one suspends for real.
+inline void resume_chain(std::coroutine_handle<> h) {
+    while (h) {
+        h.resume();
+        h = std::exchange(trampoline_next, nullptr);
+    }
+}
+
 struct promise_base {
     std::coroutine_handle<> continuation;
 
@@ -37,9 +55,8 @@ struct promise_base {
     struct final_awaiter {
         bool await_ready() noexcept { return false; }
         template <class Promise>
-        std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> h) noexcept {
-            if (auto next = h.promise().continuation) return next;
-            return std::noop_coroutine();
+        void await_suspend(std::coroutine_handle<Promise> h) noexcept {
+            trampoline_next = h.promise().continuation;
         }
         void await_resume() noexcept {}
     };
@@ -120,9 +137,9 @@ public:
     struct awaiter {
         handle_type h;
         bool await_ready() const noexcept { return !h || h.done(); }
-        std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiting) noexcept {
+        void await_suspend(std::coroutine_handle<> awaiting) noexcept {
             h.promise().continuation = awaiting;
-            return h;
+            detail::trampoline_next = h;
         }
         T await_resume() {
             if constexpr (std::is_void_v<T>) {

@@ -144,7 +144,7 @@ public:
 
     /// The task's return value (a copy), or rethrows its exception.
     /// Throws `invalid_state_error` if still pending, `cancelled_error` if cancelled.
-    std::conditional_t<std::is_void_v<T>, void, const T&> result() const {
+    std::add_lvalue_reference_t<const T> result() const {
         typed().rethrow_if_failed();
         if constexpr (!std::is_void_v<T>) return std::get<1>(typed().promise().outcome);
     }

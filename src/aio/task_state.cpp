@@ -72,7 +72,7 @@ void task_state_base::run() {
     }
     task_state_base* previous = running_task;
     running_task = this;
-    std::exchange(resume_point_, nullptr).resume();
+    resume_chain(std::exchange(resume_point_, nullptr));
     running_task = previous;
     if (frame_.done()) {
         error_ = frame_exception();

@@ -97,6 +97,8 @@ public:
 
     bool done() const noexcept { return status_ != status::pending; }
     bool cancelled() const noexcept { return status_ == status::cancelled; }
+    /// Finished with an exception (other than cancellation).
+    bool failed() const noexcept { return status_ == status::finished && error_ != nullptr; }
     status current_status() const noexcept { return status_; }
     const char* status_name() const noexcept;
 

@@ -1,0 +1,55 @@
+#pragma once
+// Internal: what the combinators accept — a task<T> (spawned on the running loop) or a
+// task_handle<T> (already spawned) — and how they turn it into a handle.
+
+#include <weft/task.hpp>
+#include <weft/task_handle.hpp>
+
+#include <type_traits>
+#include <variant>
+
+namespace weft::detail {
+
+template <class X>
+struct spawnable_traits;
+template <class T>
+struct spawnable_traits<task<T>> {
+    using result_type = T;
+};
+template <class T>
+struct spawnable_traits<task_handle<T>> {
+    using result_type = T;
+};
+
+/// A task<T> or a task_handle<T>.
+template <class X>
+concept spawnable = requires { typename spawnable_traits<std::remove_cvref_t<X>>::result_type; };
+
+template <class X>
+using spawned_result_t = typename spawnable_traits<std::remove_cvref_t<X>>::result_type;
+
+/// void becomes std::monostate, so results fit in tuples and vectors.
+template <class T>
+using value_or_monostate = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
+
+template <class T>
+task_handle<T> to_handle(task<T>&& t) {
+    return create_task(std::move(t));
+}
+template <class T>
+task_handle<T> to_handle(const task_handle<T>& h) {
+    return h;
+}
+
+/// The result of a finished handle, void mapped to monostate; rethrows its failure.
+template <class T>
+value_or_monostate<T> take_result(const task_handle<T>& h) {
+    if constexpr (std::is_void_v<T>) {
+        h.result();
+        return {};
+    } else {
+        return h.result();
+    }
+}
+
+}  // namespace weft::detail
