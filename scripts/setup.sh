@@ -8,6 +8,9 @@ packages=(
   g++ cmake ninja-build pkg-config
   # libraries the library and the CLI link
   libspdlog-dev libfmt-dev libcli11-dev
+  libcurl4-openssl-dev libssl-dev libhttp-parser-dev libcereal-dev
+  # tools the tests drive (TLS certificates made at test time)
+  openssl
   # tests and micro-benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # peers the benchmarks measure against (same run, same machine)
