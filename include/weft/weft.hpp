@@ -3,6 +3,7 @@
 /// The umbrella header: `#include <weft/weft.hpp>` brings in the whole library.
 /// Each concept also has its own header; see docs/architecture.md for the map.
 
+#include <weft/aio.hpp>
 #include <weft/as_completed.hpp>
 #include <weft/errors.hpp>
 #include <weft/event_loop.hpp>

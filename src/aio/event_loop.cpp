@@ -164,9 +164,17 @@ void event_loop::stop_threadsafe() {
 void event_loop::close() {
     if (state_ == state::closed) return;
     if (is_running()) throw invalid_state_error("close() on an event loop that is running");
-    // Pending tasks first: destroying their frames unhooks their timers, fds and listeners.
-    while (auto* t = tasks_.pop_front()) t->abandon();
-    while (auto* item = ready_.pop()) item->discard();
+    // Queued items first (a queued task may be freed by abandoning another), then pending
+    // tasks: destroying their frames unhooks their timers, fds and listeners, and may queue
+    // others (a lock passed on), so the queue is drained again after each.
+    auto drain_ready = [this] {
+        while (auto* item = ready_.pop()) item->discard();
+    };
+    drain_ready();
+    while (auto* t = tasks_.pop_front()) {
+        t->abandon();
+        drain_ready();
+    }
     while (auto* node = timers_.pop()) node->discard();
     while (!signal_handlers_.empty()) remove_signal_handler(signal_handlers_.begin()->first);
     reader_fns_.clear();

@@ -116,6 +116,7 @@ public:
     /// Example: `assert(&cv.underlying_lock() == &mutex);`
     lock& underlying_lock() noexcept { return *lock_; }
     /// True while the underlying lock is held.
+    /// Example: `auto g = co_await cv.scoped(); assert(cv.locked());`
     bool locked() const noexcept { return lock_->locked(); }
     /// Awaitable acquiring the underlying lock (see `lock::acquire`).
     /// Example: `co_await cv.acquire();`

@@ -217,6 +217,7 @@ public:
     using value_type = T;
 
     /// A queue holding at most `maxsize` items (0: unbounded).
+    /// Example: `weft::aio::queue<int> q{16};`
     explicit basic_queue(std::size_t maxsize = 0) noexcept : maxsize_(maxsize) {}
     basic_queue(const basic_queue&) = delete;
     basic_queue& operator=(const basic_queue&) = delete;
@@ -226,12 +227,16 @@ public:
     /// Example: `std::printf("%zu queued\n", q.qsize());`
     std::size_t qsize() const noexcept { return items_.size(); }
     /// The bound given at construction (0: unbounded).
+    /// Example: `assert(weft::aio::queue<int>{8}.maxsize() == 8);`
     std::size_t maxsize() const noexcept { return maxsize_; }
     /// True if the queue holds no item (`get_nowait` would throw).
+    /// Example: `while (!q.empty()) drop(q.get_nowait());`
     bool empty() const noexcept { return items_.size() == 0; }
     /// True if the queue is bounded and holds `maxsize` items (`put_nowait` would throw).
+    /// Example: `if (!q.full()) q.put_nowait(x);`
     bool full() const noexcept { return maxsize_ > 0 && items_.size() >= maxsize_; }
     /// True once `shutdown()` was called.
+    /// Example: `if (!q.is_shut_down()) co_await q.put(x);`
     bool is_shut_down() const noexcept { return shut_down_; }
 
     /// Awaitable: puts `item`, suspending while the queue is full.
@@ -392,7 +397,7 @@ public:
 template <class T>
 class lifo_queue : public detail::basic_queue<T, detail::lifo_store<T>> {
 public:
-    /// A stack holding at most `maxsize` items (0: unbounded).
+    /// A stack holding at most `maxsize` items (0: unbounded). Example: `weft::aio::lifo_queue<int> s{4};`
     explicit lifo_queue(std::size_t maxsize = 0) noexcept : detail::basic_queue<T, detail::lifo_store<T>>(maxsize) {}
 };
 
@@ -407,6 +412,7 @@ template <class T, class Compare = std::less<T>>
 class priority_queue : public detail::basic_queue<T, detail::heap_store<T, Compare>> {
 public:
     /// A priority queue holding at most `maxsize` items (0: unbounded).
+    /// Example: `weft::aio::priority_queue<int, std::greater<int>> largest_first;`
     explicit priority_queue(std::size_t maxsize = 0) noexcept
         : detail::basic_queue<T, detail::heap_store<T, Compare>>(maxsize) {}
 };

@@ -133,9 +133,11 @@ public:
     ~release_guard() { reset(); }
 
     /// True while the guard still holds the lock or unit.
+    /// Example: `auto g = co_await l.scoped(); assert(g.owns());`
     bool owns() const noexcept { return sync_ != nullptr; }
     explicit operator bool() const noexcept { return owns(); }
     /// Releases early; the guard then holds nothing.
+    /// Example: `auto g = co_await l.scoped(); g.release(); assert(!l.locked());`
     void release() noexcept { reset(); }
 
 private:
