@@ -261,6 +261,10 @@ private:
     std::shared_ptr<loop_link> link_;
 };
 
+/// What `future<T>::result()` returns: `const T&`, or nothing for `future<void>`.
+template <class T>
+using result_ref_t = std::conditional_t<std::is_void_v<T>, void, std::add_lvalue_reference_t<const T>>;
+
 template <class T>
 struct is_future : std::false_type {};
 template <class T>
@@ -314,9 +318,9 @@ public:
 
     /// Blocks until done (at most `timeout`); returns the result or rethrows the work's exception.
     /// Example: `int x = f.result(1s);`
-    std::conditional_t<std::is_void_v<T>, void, const T&> result() const { return result_until(nullptr); }
+    detail::result_ref_t<T> result() const { return result_until(nullptr); }
     template <class Rep, class Period>
-    std::conditional_t<std::is_void_v<T>, void, const T&> result(std::chrono::duration<Rep, Period> timeout) const {
+    detail::result_ref_t<T> result(std::chrono::duration<Rep, Period> timeout) const {
         auto deadline = deadline_after(timeout);
         return result_until(&deadline);
     }
@@ -375,7 +379,7 @@ private:
         if (timeout > std::chrono::hours(24 * 365 * 100)) return std::chrono::steady_clock::time_point::max();
         return std::chrono::steady_clock::now() + std::chrono::ceil<duration>(timeout);
     }
-    std::conditional_t<std::is_void_v<T>, void, const T&> result_until(
+    detail::result_ref_t<T> result_until(
         const std::chrono::steady_clock::time_point* deadline) const {
         state().throw_unless_value(deadline);
         if constexpr (!std::is_void_v<T>) return state_->value();

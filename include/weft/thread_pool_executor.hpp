@@ -125,9 +125,10 @@ public:
     /// future. Example: `auto f = pool.submit([](int a, int b) { return a + b; }, 1, 2);`
     template <class Fn, class... Args>
     auto submit(Fn&& fn, Args&&... args) {
-        using R = std::invoke_result_t<std::decay_t<Fn>&, std::decay_t<Args>&...>;
+        using R = std::invoke_result_t<std::decay_t<Fn>, std::decay_t<Args>...>;
+        // Runs once: the callable and the arguments are passed as rvalues, as std::thread does.
         auto call = [fn = std::forward<Fn>(fn), ... args = std::forward<Args>(args)]() mutable -> R {
-            return std::invoke(fn, args...);
+            return std::invoke(std::move(fn), std::move(args)...);
         };
         auto* job = new detail::pool_task<R, decltype(call)>(std::move(call));
         job->add_ref();  // one reference for the queue, one for the future
@@ -148,7 +149,7 @@ public:
     template <class Fn, std::ranges::input_range Range>
     auto map(Fn fn, Range&& items) {
         using Item = std::decay_t<std::ranges::range_reference_t<Range>>;
-        using R = std::invoke_result_t<Fn&, Item&>;
+        using R = std::invoke_result_t<Fn, Item>;
         std::vector<future<R>> futures;
         if constexpr (std::ranges::sized_range<Range>) futures.reserve(std::ranges::size(items));
         try {

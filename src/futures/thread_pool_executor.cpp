@@ -8,8 +8,8 @@
 // consumer side.
 //
 // Sleeping: a worker that finds nothing is "searching" for a bounded spin, then registers as
-// a sleeper and waits on the `epoch_` futex. A producer publishes its job, then (after a
-// seq_cst fence) wakes one sleeper only if no worker is searching. The worker re-checks every
+// a sleeper and waits on the `epoch_` futex. A producer publishes its job with a seq_cst
+// store, then wakes one sleeper only if no worker is searching. The worker re-checks every
 // queue after registering as a sleeper and before sleeping, and a wake bumps the epoch it
 // sleeps on, so a job is never left behind with every worker asleep (Dekker-style argument:
 // either the producer sees the sleeper, or the sleeper's re-check sees the job).
@@ -162,6 +162,20 @@ public:
         }
     }
 
+    pool_core(const pool_core&) = delete;
+    pool_core& operator=(const pool_core&) = delete;
+    // Runs after join_all(): whatever is still queued (a submit that raced with shutdown) is
+    // cancelled rather than leaked with its waiters hanging.
+    ~pool_core() {
+        {
+            std::lock_guard lock(inject_.mutex);
+            while (pool_job* job = inject_.pop()) job->cancel_and_drop();
+        }
+        for (auto& w : workers_) {
+            while (pool_job* job = w->deque.steal()) job->cancel_and_drop();
+        }
+    }
+
     void schedule(pool_job* job) {
         worker* self = current_worker;
         if (self && self->pool == this) {
@@ -226,8 +240,9 @@ private:
         inject_.push(job);
     }
 
+    // The push ended with a seq_cst store (the deque's bottom, or the injection queue's size),
+    // so these seq_cst loads cannot be ordered before it (no stand-alone fence: TSan lacks them).
     void notify_after_push() noexcept {
-        std::atomic_thread_fence(std::memory_order_seq_cst);
         if (searching_.load(std::memory_order_seq_cst) == 0 && sleepers_.load(std::memory_order_seq_cst) > 0) {
             wake_one();
         }
@@ -327,6 +342,7 @@ private:
         current_work_helper = &w;
         for (;;) {
             pool_job* job = w.deque.pop();
+            if (!job) job = take_shared(w);  // without touching the shared searching_ counter
             if (!job) job = find_work(w);
             if (!job) break;
             job->run();
