@@ -33,6 +33,13 @@ void* shared_at(std::uint64_t offset);
 /// Creates the arena if it does not exist yet.
 void ensure_arena();
 
+/// Tag of the constructors that make an empty handle, to be filled by cereal's `load`
+/// (so that receiving an object does not create a new one first).
+struct unbound_t {
+    explicit unbound_t() = default;
+};
+inline constexpr unbound_t unbound{};
+
 /// A counted reference to a `Block` constructed in the arena.
 template <class Block>
 class shared_object {

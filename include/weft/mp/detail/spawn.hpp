@@ -72,7 +72,7 @@ std::string current_exception_message();
 /// How many threads this process has now (/proc/self/task).
 std::size_t thread_count();
 
-/// Marks file descriptor `fd` close-on-exec and returns it; throws std::system_error if fd < 0.
+/// Returns `fd`; throws std::system_error (naming `what`) if it is negative.
 int checked_fd(int fd, const char* what);
 
 }  // namespace weft::mp::detail
