@@ -4,15 +4,14 @@
 
 #include "net/sockets.hpp"
 
-#if __has_include(<weft/to_thread.hpp>)
 #include <weft/to_thread.hpp>
-#define WEFT_NET_HAVE_TO_THREAD 1
-#endif
 
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/tcp.h>
 #include <unistd.h>
+
+#include <fmt/core.h>
 
 #include <cstring>
 
@@ -64,8 +63,8 @@ std::uint16_t socket_address::port() const noexcept {
 }
 
 std::string socket_address::to_string() const {
-    if (family() == AF_INET6) return "[" + host() + "]:" + std::to_string(port());
-    if (family() == AF_INET) return host() + ":" + std::to_string(port());
+    if (family() == AF_INET6) return fmt::format("[{}]:{}", host(), port());
+    if (family() == AF_INET) return fmt::format("{}:{}", host(), port());
     return "<no address>";
 }
 
@@ -98,7 +97,7 @@ std::vector<socket_address> lookup(const std::string& host, std::uint16_t port, 
     if (rc != 0) {
         std::string reason = rc == EAI_SYSTEM ? std::strerror(errno) : ::gai_strerror(rc);
         throw std::system_error(std::make_error_code(std::errc::host_unreachable),
-                                "cannot resolve '" + host + "': " + reason);
+                                fmt::format("cannot resolve '{}': {}", host, reason));
     }
     std::vector<socket_address> result;
     for (addrinfo* ai = found; ai; ai = ai->ai_next) {
@@ -111,7 +110,7 @@ std::vector<socket_address> lookup(const std::string& host, std::uint16_t port, 
     ::freeaddrinfo(found);
     if (result.empty()) {
         throw std::system_error(std::make_error_code(std::errc::host_unreachable),
-                                "cannot resolve '" + host + "': no IPv4 or IPv6 address");
+                                fmt::format("cannot resolve '{}': no IPv4 or IPv6 address", host));
     }
     return result;
 }
@@ -120,11 +119,10 @@ std::vector<socket_address> lookup(const std::string& host, std::uint16_t port, 
 task<std::vector<socket_address>> resolve(std::string host, std::uint16_t port, bool passive) {
     if (host.empty()) host = passive ? "0.0.0.0" : "127.0.0.1";
     if (auto numeric = socket_address::parse(host, port)) co_return std::vector<socket_address>{*numeric};
-#ifdef WEFT_NET_HAVE_TO_THREAD
-    co_return co_await weft::to_thread([host, port, passive] { return lookup(host, port, passive); });
-#else
-    co_return lookup(host, port, passive);  // TEMPORARY until weft::to_thread lands
-#endif
+    // A named future, not a temporary lambda inside the co_await: g++ 12 mishandles
+    // non-trivial temporaries that live across a suspension.
+    auto lookup_done = weft::to_thread(lookup, host, port, passive);
+    co_return co_await std::move(lookup_done);
 }
 
 }  // namespace weft::net
@@ -132,7 +130,7 @@ task<std::vector<socket_address>> resolve(std::string host, std::uint16_t port, 
 namespace weft::net::detail {
 
 std::system_error socket_error(int error, const std::string& what, const socket_address& address) {
-    return std::system_error(error, std::generic_category(), what + " " + address.to_string());
+    return std::system_error(error, std::generic_category(), fmt::format("{} {}", what, address.to_string()));
 }
 
 fd_guard::~fd_guard() {

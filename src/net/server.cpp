@@ -13,6 +13,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <fmt/core.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -82,7 +84,7 @@ struct server_state : std::enable_shared_from_this<server_state> {
                 l.acceptor.cancel();
                 l.acceptor = any_task();
             }
-            l.watcher.reset();  // unregisters before the fd is closed
+            if (l.watcher) l.watcher->unregister();  // before the fd is closed; the acceptor may still point at it
             if (l.fd >= 0) ::close(l.fd);
             l.fd = -1;
         }
@@ -306,7 +308,7 @@ task<server> start_server(connection_handler handler, std::string host, std::uin
         st->listeners.push_back(std::move(l));
     }
     for (std::size_t i = 0; i < st->listeners.size(); ++i) {
-        st->listeners[i].acceptor = loop->create_task(detail::accept_loop(st, i), "accept " + st->listeners[i].address.to_string());
+        st->listeners[i].acceptor = loop->create_task(detail::accept_loop(st, i), fmt::format("accept {}", st->listeners[i].address.to_string()));
     }
     co_return server(std::move(st));
 }

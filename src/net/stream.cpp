@@ -10,6 +10,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <fmt/core.h>
+
 #include <algorithm>
 #include <cerrno>
 
@@ -31,9 +33,9 @@ public:
     std::size_t pending() const noexcept { return wbuf_.size() - wpos_; }
 
     void write(std::string_view data) {
-        if (closing_) throw invalid_state_error("write() on a closed stream to " + peer_.to_string());
+        if (closing_) throw invalid_state_error(fmt::format("write() on a closed stream to {}", peer_.to_string()));
         if (write_error_) throw socket_error(write_error_, "write to", peer_);
-        if (eof_requested_) throw invalid_state_error("write() after write_eof() on the stream to " + peer_.to_string());
+        if (eof_requested_) throw invalid_state_error(fmt::format("write() after write_eof() on the stream to {}", peer_.to_string()));
         if (pending() == 0) {
             while (!data.empty()) {
                 ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
@@ -295,7 +297,7 @@ bool drain_operation::await_ready() const noexcept {
 }
 
 bool drain_operation::await_suspend(std::coroutine_handle<> h) {
-    if (stream_->drainer_) throw invalid_state_error("drain() is already awaited on the stream to " + stream_->peer_.to_string());
+    if (stream_->drainer_) throw invalid_state_error(fmt::format("drain() is already awaited on the stream to {}", stream_->peer_.to_string()));
     if (!suspend_owner(h)) return false;
     if (stream_->write_error_ || stream_->fd_ < 0 || stream_->pending() <= stream_->limits_.low_water) {
         owner->set_waiting_on(nullptr);
@@ -326,7 +328,7 @@ void drain_operation::await_resume() {
 bool closed_operation::await_ready() const noexcept { return stream_->fd_ < 0; }
 
 bool closed_operation::await_suspend(std::coroutine_handle<> h) {
-    if (stream_->close_waiter_) throw invalid_state_error("wait_closed() is already awaited on the stream to " + stream_->peer_.to_string());
+    if (stream_->close_waiter_) throw invalid_state_error(fmt::format("wait_closed() is already awaited on the stream to {}", stream_->peer_.to_string()));
     if (!suspend_owner(h)) return false;
     stream_->close_waiter_ = this;
     return true;
@@ -353,7 +355,7 @@ stream::stream(int fd, stream_limits limits) {
     if (!loop) throw invalid_state_error("weft::net::stream created with no running event loop");
     int flags = ::fcntl(fd, F_GETFL);
     if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
-        throw std::system_error(errno, std::generic_category(), "make socket " + std::to_string(fd) + " non-blocking");
+        throw std::system_error(errno, std::generic_category(), fmt::format("make socket {} non-blocking", fd));
     }
     impl_ = std::make_unique<detail::stream_impl>(loop, fd, limits);
 }
@@ -367,7 +369,7 @@ detail::stream_impl& stream::impl() const {
     return *impl_;
 }
 
-detail::read_operation stream::read(std::size_t max_bytes) { return detail::read_operation(&impl(), max_bytes); }
+detail::read_request stream::read(std::size_t max_bytes) { return {&impl(), max_bytes}; }
 
 task<std::string> stream::readexactly(std::size_t n) {
     auto& s = impl();
@@ -397,8 +399,8 @@ task<std::string> stream::readline() {
         }
         searched = s.rbuf_.size();
         if (s.rbuf_.size() > s.limits_.line_limit) {
-            throw limit_overrun_error("readline(): no newline within " + std::to_string(s.limits_.line_limit) +
-                                          " bytes from " + s.peer_.to_string(),
+            throw limit_overrun_error(fmt::format("readline(): no newline within {} bytes from {}", s.limits_.line_limit,
+                                                  s.peer_.to_string()),
                                       s.rbuf_.size());
         }
         std::string chunk = co_await detail::read_operation(&s, 64 * 1024, false);
@@ -422,8 +424,8 @@ task<std::string> stream::readuntil(std::string separator) {
             co_return part;
         }
         if (s.rbuf_.size() > s.limits_.line_limit) {
-            throw limit_overrun_error("readuntil(): separator not found within " +
-                                          std::to_string(s.limits_.line_limit) + " bytes from " + s.peer_.to_string(),
+            throw limit_overrun_error(fmt::format("readuntil(): separator not found within {} bytes from {}",
+                                                  s.limits_.line_limit, s.peer_.to_string()),
                                       s.rbuf_.size());
         }
         std::string chunk = co_await detail::read_operation(&s, 64 * 1024, false);
@@ -440,13 +442,13 @@ task<std::string> stream::readuntil(std::string separator) {
 bool stream::at_eof() const noexcept { return impl_ && impl_->eof_ && impl_->rbuf_.empty(); }
 
 void stream::write(std::string_view data) { impl().write(data); }
-detail::drain_operation stream::drain() { return detail::drain_operation(&impl()); }
+detail::drain_request stream::drain() { return {&impl()}; }
 std::size_t stream::write_buffer_size() const noexcept { return impl_ ? impl_->pending() : 0; }
 void stream::write_eof() { impl().write_eof(); }
 void stream::close() {
     if (impl_) impl_->close();
 }
-detail::closed_operation stream::wait_closed() { return detail::closed_operation(&impl()); }
+detail::closed_request stream::wait_closed() { return {&impl()}; }
 void stream::abort() noexcept {
     if (impl_) impl_->abort();
 }

@@ -171,6 +171,22 @@ private:
     stream_impl* stream_;
 };
 
+/// What `read()`, `drain()` and `wait_closed()` return: copyable, so they also work with
+/// `weft::wait_for`; each `co_await` makes the operation.
+struct read_request {
+    stream_impl* stream;
+    std::size_t max_bytes;
+    read_operation operator co_await() const { return read_operation(stream, max_bytes); }
+};
+struct drain_request {
+    stream_impl* stream;
+    drain_operation operator co_await() const { return drain_operation(stream); }
+};
+struct closed_request {
+    stream_impl* stream;
+    closed_operation operator co_await() const { return closed_operation(stream); }
+};
+
 }  // namespace detail
 
 /// A connected TCP stream (see the file comment). Move-only; destroying an open stream
@@ -191,7 +207,7 @@ public:
     /// Reads up to `max_bytes` (at least 1) bytes; returns "" at end of stream.
     /// *Throws:* `std::system_error` on a socket error. *Cancellation:* nothing is consumed.
     /// *Example:* `for (std::string chunk; !(chunk = co_await s.read(1024)).empty();) ...`
-    detail::read_operation read(std::size_t max_bytes = 64 * 1024);
+    detail::read_request read(std::size_t max_bytes = 64 * 1024);
     /// Reads exactly `n` bytes. *Throws:* `incomplete_read_error` (with the partial bytes)
     /// when the stream ends first. *Example:* `auto header = co_await s.readexactly(4);`
     task<std::string> readexactly(std::size_t n);
@@ -212,7 +228,7 @@ public:
     /// Waits until the write buffer is at or below the low-water mark, if it went above the
     /// high-water mark. *Throws:* `std::system_error` if sending failed.
     /// *Example:* `s.write(big); co_await s.drain();`
-    detail::drain_operation drain();
+    detail::drain_request drain();
     /// Bytes buffered and not yet sent.
     std::size_t write_buffer_size() const noexcept;
     /// Closes the sending side once the buffer is flushed (the peer reads end of stream).
@@ -221,7 +237,7 @@ public:
     /// Flushes what is buffered, then closes the socket; returns at once. Idempotent.
     void close();
     /// Waits until the socket is really closed (buffer flushed or the connection failed).
-    detail::closed_operation wait_closed();
+    detail::closed_request wait_closed();
     /// Closes at once, discarding unsent data; pending reads fail.
     void abort() noexcept;
     /// True after `close()`/`abort()`.
