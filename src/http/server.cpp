@@ -1,0 +1,428 @@
+// weft::http::server: HTTP/1.1 over weft::net streams, requests parsed by libhttp-parser.
+#include <weft/errors.hpp>
+#include <weft/fs.hpp>
+#include <weft/http/server.hpp>
+#include <weft/timeout.hpp>
+
+#include <fmt/format.h>
+#include <http_parser.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <limits>
+#include <optional>
+#include <system_error>
+
+namespace weft::http {
+
+namespace detail {
+struct server_state {
+    server_state(handler h, server_options o) : handle(std::move(h)), options(o) {}
+    handler handle;
+    server_options options;
+    std::uint64_t accepted = 0;
+    std::uint64_t served = 0;
+};
+}  // namespace detail
+
+std::string_view reason_phrase(int status) noexcept {
+    switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 204: return "No Content";
+    case 206: return "Partial Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 303: return "See Other";
+    case 304: return "Not Modified";
+    case 307: return "Temporary Redirect";
+    case 308: return "Permanent Redirect";
+    case 400: return "Bad Request";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 413: return "Content Too Large";
+    case 416: return "Range Not Satisfiable";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: return "Unknown";
+    }
+}
+
+std::string mime_type(const std::filesystem::path& path) {
+    std::string ext = path.extension().string();
+    for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (ext == ".html" || ext == ".htm") return "text/html";
+    if (ext == ".txt") return "text/plain";
+    if (ext == ".css") return "text/css";
+    if (ext == ".js") return "text/javascript";
+    if (ext == ".json") return "application/json";
+    if (ext == ".jpg" || ext == ".jpeg") return "image/jpeg";
+    if (ext == ".png") return "image/png";
+    if (ext == ".gif") return "image/gif";
+    if (ext == ".svg") return "image/svg+xml";
+    if (ext == ".webp") return "image/webp";
+    return "application/octet-stream";
+}
+
+namespace {
+
+std::string percent_decode(std::string_view in) {
+    std::string out;
+    out.reserve(in.size());
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        if (in[i] == '%' && i + 2 < in.size()) {
+            unsigned value = 0;
+            auto [p, ec] = std::from_chars(in.data() + i + 1, in.data() + i + 3, value, 16);
+            if (ec == std::errc() && p == in.data() + i + 3) {
+                out += static_cast<char>(value);
+                i += 2;
+                continue;
+            }
+        }
+        out += in[i];
+    }
+    return out;
+}
+
+// What the parser callbacks fill in for one request.
+struct parse_state {
+    explicit parse_state(const server_options& o) : options(o) {}
+    const server_options& options;
+    request req;
+    std::string field;
+    bool in_value = false;
+    bool started = false;
+    bool complete = false;
+    bool keep_alive = true;
+    std::size_t head_bytes = 0;
+    int refusal = 0;  // 431 or 413 when a limit was hit
+
+    int count_head(std::size_t n) {
+        head_bytes += n;
+        if (head_bytes <= options.max_header_bytes) return 0;
+        refusal = 431;
+        return -1;
+    }
+    void flush_header() {
+        if (in_value) {
+            in_value = false;
+            field.clear();
+        }
+    }
+};
+
+parse_state& state_of(http_parser* p) { return *static_cast<parse_state*>(p->data); }
+
+const http_parser_settings& parser_settings() {
+    static const http_parser_settings settings = [] {
+        http_parser_settings s{};
+        s.on_message_begin = [](http_parser* p) {
+            state_of(p).started = true;
+            return 0;
+        };
+        s.on_url = [](http_parser* p, const char* at, std::size_t n) {
+            auto& st = state_of(p);
+            st.req.target.append(at, n);
+            return st.count_head(n);
+        };
+        s.on_header_field = [](http_parser* p, const char* at, std::size_t n) {
+            auto& st = state_of(p);
+            if (st.in_value) {
+                st.in_value = false;
+                st.field.clear();
+            }
+            st.field.append(at, n);
+            return st.count_head(n);
+        };
+        s.on_header_value = [](http_parser* p, const char* at, std::size_t n) {
+            auto& st = state_of(p);
+            if (!st.in_value) {
+                st.in_value = true;
+                st.req.headers.add(st.field, {});
+            }
+            auto& last = *(st.req.headers.end() - 1);
+            const_cast<std::string&>(last.second).append(at, n);
+            return st.count_head(n);
+        };
+        s.on_headers_complete = [](http_parser* p) {
+            auto& st = state_of(p);
+            st.req.method = http_method_str(static_cast<http_method>(p->method));
+            st.req.http_major = p->http_major;
+            st.req.http_minor = p->http_minor;
+            st.keep_alive = http_should_keep_alive(p) != 0;
+            if ((p->flags & F_CONTENTLENGTH) && p->content_length > st.options.max_body_bytes) {
+                st.refusal = 413;
+                return -1;
+            }
+            http_parser_url u;
+            http_parser_url_init(&u);
+            const std::string& t = st.req.target;
+            if (http_parser_parse_url(t.data(), t.size(), p->method == HTTP_CONNECT, &u) != 0) return -1;
+            if (u.field_set & (1 << UF_PATH))
+                st.req.path = percent_decode(std::string_view(t).substr(u.field_data[UF_PATH].off, u.field_data[UF_PATH].len));
+            else
+                st.req.path.assign(1, '/');  // (not = "/": GCC 12 -O3 warns falsely, -Wrestrict)
+            if (u.field_set & (1 << UF_QUERY))
+                st.req.query = t.substr(u.field_data[UF_QUERY].off, u.field_data[UF_QUERY].len);
+            return 0;
+        };
+        s.on_body = [](http_parser* p, const char* at, std::size_t n) {
+            auto& st = state_of(p);
+            if (st.req.body.size() + n > st.options.max_body_bytes) {
+                st.refusal = 413;
+                return -1;
+            }
+            st.req.body.append(at, n);
+            return 0;
+        };
+        s.on_message_complete = [](http_parser* p) {
+            state_of(p).complete = true;
+            http_parser_pause(p, 1);  // stop here: pipelined bytes wait for the next round
+            return 0;
+        };
+        return s;
+    }();
+    return settings;
+}
+
+// Parses "bytes=a-b" against a body of `size` bytes: the [first, last] range, or nullopt
+// when the header is not a single byte range we serve (then the whole body is sent).
+// `unsatisfiable` is set for a well-formed range outside the body.
+std::optional<std::pair<std::size_t, std::size_t>> parse_range(std::string_view h, std::size_t size,
+                                                               bool& unsatisfiable) {
+    unsatisfiable = false;
+    if (!h.starts_with("bytes=")) return std::nullopt;
+    h.remove_prefix(6);
+    if (h.find(',') != std::string_view::npos) return std::nullopt;
+    auto dash = h.find('-');
+    if (dash == std::string_view::npos) return std::nullopt;
+    auto number = [](std::string_view s, std::size_t& v) {
+        auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+        return ec == std::errc() && p == s.data() + s.size() && !s.empty();
+    };
+    std::string_view a = h.substr(0, dash), b = h.substr(dash + 1);
+    std::size_t first = 0, last = 0;
+    if (a.empty()) {  // suffix: the last b bytes
+        std::size_t n = 0;
+        if (!number(b, n)) return std::nullopt;
+        if (n == 0 || size == 0) {
+            unsatisfiable = true;
+            return std::nullopt;
+        }
+        n = std::min(n, size);
+        return std::pair{size - n, size - 1};
+    }
+    if (!number(a, first)) return std::nullopt;
+    if (b.empty()) last = size == 0 ? 0 : size - 1;
+    else if (!number(b, last) || last < first) return std::nullopt;
+    if (first >= size) {
+        unsatisfiable = true;
+        return std::nullopt;
+    }
+    return std::pair{first, std::min(last, size - 1)};
+}
+
+std::string error_page(int status, bool close) {
+    std::string body = fmt::format("{} {}\n", status, reason_phrase(status));
+    return fmt::format("HTTP/1.1 {} {}\r\nServer: weft\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                       "Content-Length: {}\r\n{}\r\n{}",
+                       status, reason_phrase(status), body.size(), close ? "Connection: close\r\n" : "", body);
+}
+
+task<void> serve_connection(std::shared_ptr<detail::server_state> st, net::stream& s) {
+    ++st->accepted;
+    const auto& settings = parser_settings();
+    std::string pending;  // bytes of the next (pipelined) request
+    for (;;) {
+        parse_state ps(st->options);
+        http_parser parser;
+        http_parser_init(&parser, HTTP_REQUEST);
+        parser.data = &ps;
+        int failure = 0;
+        while (!ps.complete && failure == 0) {
+            std::string chunk;
+            if (!pending.empty()) {
+                chunk = std::move(pending);
+                pending.clear();
+            } else {
+                bool timed_out = false;
+                try {
+                    auto deadline = weft::timeout(ps.started ? st->options.request_timeout : st->options.keep_alive_timeout);
+                    chunk = co_await s.read(64 * 1024);
+                } catch (const timeout_error&) {
+                    timed_out = true;
+                }
+                if (timed_out) {
+                    if (!ps.started) co_return;  // idle keep-alive connection
+                    failure = 408;
+                    break;
+                }
+                if (chunk.empty()) co_return;  // the peer closed
+            }
+            std::size_t used = http_parser_execute(&parser, &settings, chunk.data(), chunk.size());
+            if (ps.complete) {
+                pending = chunk.substr(used);
+                break;
+            }
+            auto err = HTTP_PARSER_ERRNO(&parser);
+            if (err == HPE_HEADER_OVERFLOW) failure = 431;
+            else if (err != HPE_OK) failure = ps.refusal ? ps.refusal : 400;
+        }
+        if (failure) {
+            s.write(error_page(failure, true));
+            co_return;  // the server flushes and closes
+        }
+        exchange ex(ps.req, s, *st);
+        if (!ps.keep_alive) ex.close_connection();
+        bool failed = false;
+        try {
+            co_await st->handle(ex);
+        } catch (const std::exception&) {
+            if (ex.responded()) throw;
+            failed = true;
+        }
+        if (failed || !ex.responded()) {
+            s.write(error_page(500, true));
+            co_return;
+        }
+        ++st->served;
+        if (ex.closing()) co_return;
+    }
+}
+
+}  // namespace
+
+task<void> exchange::respond(reply r) {
+    if (responded_) throw invalid_state_error("http::exchange: a response was already sent");
+    responded_ = true;
+    const bool head = request_.method == "HEAD";
+    const bool get_like = head || request_.method == "GET";
+    std::string_view body = r.body;
+    int status = r.status;
+    std::string content_range;
+    if (status == 200 && get_like) {
+        if (auto h = request_.headers.get("range")) {
+            bool unsatisfiable = false;
+            if (auto range = parse_range(*h, body.size(), unsatisfiable)) {
+                status = 206;
+                content_range = fmt::format("bytes {}-{}/{}", range->first, range->second, body.size());
+                body = body.substr(range->first, range->second - range->first + 1);
+            } else if (unsatisfiable) {
+                status = 416;
+                content_range = fmt::format("bytes */{}", body.size());
+                body = {};
+            }
+        }
+    }
+    std::string out = fmt::format("HTTP/1.1 {} {}\r\nServer: weft\r\nContent-Length: {}\r\n", status,
+                                  reason_phrase(status), body.size());
+    if (!r.content_type.empty() && status != 416) out += fmt::format("Content-Type: {}\r\n", r.content_type);
+    if (get_like && (status == 200 || status == 206)) out += "Accept-Ranges: bytes\r\n";
+    if (!content_range.empty()) out += fmt::format("Content-Range: {}\r\n", content_range);
+    for (auto& [name, value] : r.headers) out += fmt::format("{}: {}\r\n", name, value);
+    if (close_) out += "Connection: close\r\n";
+    else if (request_.http_major == 1 && request_.http_minor == 0) out += "Connection: keep-alive\r\n";
+    out += "\r\n";
+    if (!head) out.append(body);
+    stream_.write(out);
+    co_await stream_.drain();
+}
+
+task<void> exchange::send_file(std::filesystem::path file) {
+    std::string data;
+    int status = 0;
+    try {
+        data = co_await fs::read_all(file);
+    } catch (const std::filesystem::filesystem_error& e) {
+        auto code = e.code();
+        status = code == std::errc::no_such_file_or_directory || code == std::errc::is_a_directory ||
+                         code == std::errc::not_a_directory
+                     ? 404
+                 : code == std::errc::permission_denied ? 403
+                                                        : 500;
+    }
+    if (status) {
+        reply answer{.status = status, .body = fmt::format("{} {}\n", status, reason_phrase(status))};
+        co_await respond(std::move(answer));
+    } else {
+        reply answer{.content_type = mime_type(file), .body = std::move(data)};
+        co_await respond(std::move(answer));
+    }
+}
+
+void exchange::reset() noexcept {
+    close_ = true;
+    int fd = stream_.native_handle();
+    if (fd >= 0) {
+        linger l{1, 0};  // close() now sends RST instead of FIN
+        ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+    }
+    stream_.abort();
+}
+
+handler static_files(std::filesystem::path root) {
+    return [root = std::move(root)](exchange& ex) -> task<void> {
+        const request& req = ex.request();
+        if (req.method != "GET" && req.method != "HEAD") {
+            reply r{.status = 405, .body = "405 Method Not Allowed\n"};
+            r.headers.emplace_back("Allow", "GET, HEAD");
+            co_await ex.respond(std::move(r));
+            co_return;
+        }
+        std::filesystem::path rel = std::filesystem::path(req.path).relative_path();
+        for (auto& part : rel) {
+            if (part == "..") {
+                {
+        reply answer{.status = 403, .body = "403 Forbidden\n"};
+        co_await ex.respond(std::move(answer));
+    }
+                co_return;
+            }
+        }
+        if (req.path.ends_with('/') || rel.empty()) rel /= "index.html";
+        co_await ex.send_file(root / rel);
+    };
+}
+
+server::server() noexcept = default;
+server::server(server&&) noexcept = default;
+server& server::operator=(server&&) noexcept = default;
+server::~server() = default;
+
+task<server> server::start(handler h, std::string host, std::uint16_t port, server_options options) {
+    auto st = std::make_shared<detail::server_state>(std::move(h), options);
+    net::server_options net_options;
+    net_options.max_connections = options.max_connections;
+    net::connection_handler serve = [st](net::stream& s) { return serve_connection(st, s); };
+    auto net = co_await net::start_server(std::move(serve), std::move(host), port, net_options);
+    server srv;
+    srv.state_ = std::move(st);
+    srv.net_ = std::move(net);
+    co_return srv;
+}
+
+std::uint16_t server::port() const { return net_.port(); }
+std::string server::url() const {
+    auto sockets = net_.sockets();
+    if (sockets.empty()) throw invalid_state_error("http::server: not listening");
+    return "http://" + sockets.front().to_string();
+}
+std::uint64_t server::connections_accepted() const noexcept { return state_ ? state_->accepted : 0; }
+std::uint64_t server::requests_served() const noexcept { return state_ ? state_->served : 0; }
+
+void server::close() {
+    net_.close();
+    net_.cancel_connections();
+}
+task<void> server::wait_closed() { return net_.wait_closed(); }
+task<void> server::serve_forever() { return net_.serve_forever(); }
+
+}  // namespace weft::http

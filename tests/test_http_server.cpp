@@ -1,0 +1,167 @@
+// weft::http::server over raw loopback connections: keep-alive, pipelining, HEAD, Range,
+// limits and malformed input.
+#include <weft/http/server.hpp>
+#include <weft/net/stream.hpp>
+#include <weft/run.hpp>
+#include <weft/timeout.hpp>
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+using namespace std::chrono_literals;
+namespace http = weft::http;
+
+namespace {
+
+http::handler echo_handler() {
+    return [](http::exchange& ex) -> weft::task<> {
+        const auto& req = ex.request();
+        if (req.path == "/boom") throw std::runtime_error("handler failed");
+        http::reply answer{.body = req.method + " " + req.path + " q=" + req.query + " body=" + req.body};
+        co_await ex.respond(std::move(answer));
+    };
+}
+
+// Reads one response (head + Content-Length body) from `s`.
+weft::task<std::string> read_response(weft::net::stream& s) {
+    std::string head = co_await s.readuntil("\r\n\r\n");
+    std::size_t length = 0;
+    if (auto at = head.find("Content-Length: "); at != std::string::npos) length = std::stoul(head.substr(at + 16));
+    bool is_head_reply = head.find("X-Head: 1") != std::string::npos;
+    std::string body;
+    if (length && !is_head_reply) body = co_await s.readexactly(length);
+    co_return head + body;
+}
+
+weft::task<std::string> read_all(weft::net::stream& s) {
+    std::string all;
+    for (std::string chunk; !(chunk = co_await s.read()).empty();) all += chunk;
+    co_return all;
+}
+
+}  // namespace
+
+TEST(HttpServer, KeepAliveAndPipelining) {
+    weft::run([]() -> weft::task<> {
+        auto deadline = weft::timeout(20s);
+        auto srv = co_await http::server::start(echo_handler(), "127.0.0.1", 0);
+        auto s = co_await weft::net::open_connection("127.0.0.1", srv.port());
+        s.write("GET /a?x=1 HTTP/1.1\r\nHost: t\r\n\r\n");
+        auto r1 = co_await read_response(s);
+        EXPECT_NE(r1.find("HTTP/1.1 200 OK"), std::string::npos);
+        EXPECT_NE(r1.find("GET /a q=x=1 body="), std::string::npos);
+        // Two pipelined requests in one write, one with a body.
+        s.write("POST /b HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhelloGET /c%20d HTTP/1.1\r\nHost: t\r\n\r\n");
+        auto r2 = co_await read_response(s);
+        auto r3 = co_await read_response(s);
+        EXPECT_NE(r2.find("POST /b q= body=hello"), std::string::npos) << r2;
+        EXPECT_NE(r3.find("GET /c d q="), std::string::npos) << r3;
+        EXPECT_EQ(srv.connections_accepted(), 1u);
+        EXPECT_EQ(srv.requests_served(), 3u);
+        // Connection: close is honoured.
+        s.write("GET /z HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+        auto last = co_await read_all(s);
+        EXPECT_NE(last.find("Connection: close"), std::string::npos);
+        srv.close();
+    }());
+}
+
+TEST(HttpServer, HeadAndRange) {
+    weft::run([]() -> weft::task<> {
+        auto deadline = weft::timeout(20s);
+        auto srv = co_await http::server::start(
+            [](http::exchange& ex) -> weft::task<> {
+                http::reply r{.body = "0123456789"};
+                if (ex.request().method == "HEAD") r.headers.emplace_back("X-Head", "1");
+                co_await ex.respond(std::move(r));
+            },
+            "127.0.0.1", 0);
+        auto s = co_await weft::net::open_connection("127.0.0.1", srv.port());
+        s.write("HEAD / HTTP/1.1\r\nHost: t\r\n\r\n");
+        auto head = co_await read_response(s);
+        EXPECT_NE(head.find("Content-Length: 10"), std::string::npos);
+        EXPECT_TRUE(head.ends_with("\r\n\r\n")) << head;
+        s.write("GET / HTTP/1.1\r\nRange: bytes=2-4\r\n\r\n");
+        auto part = co_await read_response(s);
+        EXPECT_NE(part.find("206 Partial Content"), std::string::npos);
+        EXPECT_NE(part.find("Content-Range: bytes 2-4/10"), std::string::npos);
+        EXPECT_TRUE(part.ends_with("\r\n\r\n234")) << part;
+        s.write("GET / HTTP/1.1\r\nRange: bytes=-3\r\n\r\n");
+        EXPECT_TRUE((co_await read_response(s)).ends_with("789"));
+        s.write("GET / HTTP/1.1\r\nRange: bytes=20-\r\n\r\n");
+        auto bad = co_await read_response(s);
+        EXPECT_NE(bad.find("416"), std::string::npos);
+        EXPECT_NE(bad.find("Content-Range: bytes */10"), std::string::npos);
+        srv.close();
+    }());
+}
+
+TEST(HttpServer, MalformedAndOversizedRequestsAreRefusedAndTheServerCarriesOn) {
+    weft::run([]() -> weft::task<> {
+        auto deadline = weft::timeout(20s);
+        auto srv = co_await http::server::start(echo_handler(), "127.0.0.1", 0,
+                                                {.max_header_bytes = 1024, .max_body_bytes = 100});
+        auto exchange_raw = [&](std::string bytes) -> weft::task<std::string> {
+            auto s = co_await weft::net::open_connection("127.0.0.1", srv.port());
+            s.write(bytes);
+            co_return co_await read_all(s);  // the server answers, then closes
+        };
+        auto garbage = co_await exchange_raw("THIS IS NOT HTTP\r\n\r\n");
+        EXPECT_NE(garbage.find("400 Bad Request"), std::string::npos) << garbage;
+        auto huge = co_await exchange_raw("GET / HTTP/1.1\r\nX-Big: " + std::string(4000, 'a') + "\r\n\r\n");
+        EXPECT_NE(huge.find("431"), std::string::npos) << huge;
+        auto big_body = co_await exchange_raw("POST / HTTP/1.1\r\nContent-Length: 1000\r\n\r\n");
+        EXPECT_NE(big_body.find("413"), std::string::npos) << big_body;
+        auto failing = co_await exchange_raw("GET /boom HTTP/1.1\r\n\r\n");
+        EXPECT_NE(failing.find("500"), std::string::npos) << failing;
+        auto fine = co_await exchange_raw("GET /ok HTTP/1.1\r\nConnection: close\r\n\r\n");
+        EXPECT_NE(fine.find("200 OK"), std::string::npos) << fine;
+        srv.close();
+    }());
+}
+
+TEST(HttpServer, IdleKeepAliveConnectionsAreClosed) {
+    weft::run([]() -> weft::task<> {
+        auto deadline = weft::timeout(20s);
+        auto srv = co_await http::server::start(echo_handler(), "127.0.0.1", 0, {.keep_alive_timeout = 100ms});
+        auto s = co_await weft::net::open_connection("127.0.0.1", srv.port());
+        EXPECT_EQ(co_await s.read(), "");  // closed by the server, nothing sent
+        srv.close();
+    }());
+}
+
+TEST(HttpServer, StaticFiles) {
+    auto root = std::filesystem::temp_directory_path() / ("weft_static_" + std::to_string(::getpid()));
+    std::filesystem::create_directories(root / "sub");
+    std::ofstream(root / "index.html") << "<p>home</p>";
+    std::ofstream(root / "sub" / "a.txt") << "alpha";
+    weft::run([&root]() -> weft::task<> {
+        auto deadline = weft::timeout(20s);
+        auto srv = co_await http::server::start(http::static_files(root), "127.0.0.1", 0);
+        auto s = co_await weft::net::open_connection("127.0.0.1", srv.port());
+        s.write("GET / HTTP/1.1\r\n\r\n");
+        auto home = co_await read_response(s);
+        EXPECT_NE(home.find("Content-Type: text/html"), std::string::npos);
+        EXPECT_TRUE(home.ends_with("<p>home</p>"));
+        s.write("GET /sub/a.txt HTTP/1.1\r\n\r\n");
+        EXPECT_TRUE((co_await read_response(s)).ends_with("alpha"));
+        s.write("GET /nope.txt HTTP/1.1\r\n\r\n");
+        EXPECT_NE((co_await read_response(s)).find("404"), std::string::npos);
+        s.write("GET /sub/../../etc/passwd HTTP/1.1\r\n\r\n");
+        EXPECT_NE((co_await read_response(s)).find("403"), std::string::npos);
+        s.write("DELETE /sub/a.txt HTTP/1.1\r\n\r\n");
+        EXPECT_NE((co_await read_response(s)).find("405"), std::string::npos);
+        srv.close();
+    }());
+    std::filesystem::remove_all(root);
+}
+
+TEST(HttpServer, Helpers) {
+    EXPECT_EQ(http::reason_phrase(404), "Not Found");
+    EXPECT_EQ(http::mime_type("x/Y.JPG"), "image/jpeg");
+    EXPECT_EQ(http::mime_type("noext"), "application/octet-stream");
+}
