@@ -193,4 +193,49 @@ private:
     std::size_t buffered_;
 };
 
+/// A barrier was broken (a waiter timed out, `abort()` or `reset()` was called) while
+/// parties waited on it — Python's `BrokenBarrierError`.
+///
+/// Example: `try { barrier.wait(1s); } catch (const weft::broken_barrier_error&) { retry(); }`
+class broken_barrier_error : public std::runtime_error {
+public:
+    explicit broken_barrier_error(const std::string& what = "barrier is broken") : std::runtime_error(what) {}
+};
+
+namespace http {
+
+/// An HTTP request failed: bad URL, connection, TLS, timeout, transfer error, too many
+/// redirects, or (from `response::raise_for_status`) an error status. The message is the URL,
+/// then libcurl's own description ("http://127.0.0.1:1/: Couldn't connect to server: ...").
+///
+/// Example:
+/// \code
+///   try { co_await session.get("http://127.0.0.1:1/"); }
+///   catch (const weft::http::error& e) { if (e.kind() == weft::http::error::reason::connect) retry(); }
+/// \endcode
+class error : public std::runtime_error {
+public:
+    /// What went wrong, coarsely (for retry decisions).
+    enum class reason { invalid_url, connect, tls, timeout, transfer, too_many_redirects, status, other };
+
+    error(reason why, std::string url, const std::string& message, int curl_code = 0, long status = 0)
+        : std::runtime_error(url.empty() ? message : url + ": " + message), url_(std::move(url)), reason_(why),
+          curl_code_(curl_code), status_(status) {}
+    /// The URL the request was for.
+    const std::string& url() const noexcept { return url_; }
+    reason kind() const noexcept { return reason_; }
+    /// libcurl's CURLcode (0 when the error did not come from libcurl).
+    int curl_code() const noexcept { return curl_code_; }
+    /// The HTTP status for `reason::status` (0 otherwise).
+    long status() const noexcept { return status_; }
+
+private:
+    std::string url_;
+    reason reason_;
+    int curl_code_;
+    long status_;
+};
+
+}  // namespace http
+
 }  // namespace weft

@@ -239,9 +239,12 @@ private:
     std::map<int, std::function<void()>> signal_handlers_;
     std::mutex threadsafe_mutex_;
     std::vector<std::function<void()>> threadsafe_calls_;
+    bool closed_for_threadsafe_ = false;  // the closed state as other threads see it (under the mutex)
     std::atomic<bool> stop_requested_{false};
     detail::intrusive_list<detail::task_state_base> tasks_;
     std::uint64_t task_counter_ = 0;
+    static constexpr int busy_poll_interval = 61;
+    int busy_iterations_ = 0;
 };
 
 }  // namespace weft

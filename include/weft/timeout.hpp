@@ -59,6 +59,11 @@ template <class Rep, class Period>
 }
 
 namespace detail {
+template <class X>
+inline constexpr bool is_task_handle_v = false;
+template <class T>
+inline constexpr bool is_task_handle_v<task_handle<T>> = true;
+
 template <class Awaitable>
 using await_result_t = decltype(std::declval<Awaitable&&>().operator co_await().await_resume());
 }
@@ -70,7 +75,10 @@ template <class Awaitable, class Rep, class Period>
 auto wait_for(Awaitable awaitable, std::chrono::duration<Rep, Period> delay)
     -> task<detail::await_result_t<Awaitable>> {
     timeout_scope scope(std::chrono::duration_cast<event_loop::duration>(delay));
-    co_return co_await std::move(awaitable);
+    // A task_handle<T> is awaited as an lvalue, so it copies the result and the task keeps it
+    // for every other handle; everything else (a task<T>, an aio wait) is consumed.
+    if constexpr (detail::is_task_handle_v<Awaitable>) co_return co_await awaitable;
+    else co_return co_await std::move(awaitable);
 }
 
 }  // namespace weft

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <memory>
 
 namespace weft::detail {
 
@@ -24,14 +25,18 @@ void cancel_remaining_tasks(event_loop& loop) {
     auto pending = loop.all_tasks();
     if (pending.empty()) return;
     for (auto& t : pending) t.cancel();
-    // Run iterations until every task reports done (they only need their cancellation steps).
-    while (true) {
-        bool all_done = true;
-        for (auto& t : pending) all_done = all_done && t.done();
-        if (all_done) break;
-        loop.call_soon([&loop] { loop.stop(); });
-        loop.run_forever();
+    // Run the loop until the last of them is done (asyncio: run_until_complete(gather(...))).
+    // Waiting through done callbacks, not by polling, lets a task's cleanup sleep: virtual time
+    // then advances, and real time does not spin.
+    auto remaining = std::make_shared<std::size_t>(0);
+    for (auto& t : pending) {
+        if (t.done()) continue;
+        ++*remaining;
+        t.add_done_callback([remaining, &loop](const any_task&) {
+            if (--*remaining == 0) loop.stop();
+        });
     }
+    if (*remaining > 0) loop.run_forever();
     for (auto& t : pending) {
         if (!t.cancelled()) {
             auto error = t.exception();

@@ -27,7 +27,7 @@ void suspension::resume_owner() noexcept {
     owner->resume_at(awaiting);
 }
 
-task_state_base::task_state_base(event_loop& loop, std::coroutine_handle<> frame, std::string name)
+task_state_base::task_state_base(event_loop& loop, std::coroutine_handle<> frame, std::string&& name)
     : loop_(&loop), frame_(frame), resume_point_(frame), name_(std::move(name)), id_(loop.next_task_id()) {
     loop.register_task(this);
     scheduled_ = true;
@@ -70,6 +70,7 @@ void task_state_base::run() {
             return;
         }
     }
+    cancel_in_flight_ = false;
     task_state_base* previous = running_task;
     running_task = this;
     resume_chain(std::exchange(resume_point_, nullptr));
@@ -119,10 +120,12 @@ bool task_state_base::cancel() noexcept {
     if (done()) return false;
     ++cancel_requests_;
     if (waiting_on_) {
+        cancel_in_flight_ = true;
         waiting_on_->interrupt(interruption::cancelled);
         return true;
     }
-    must_cancel_ = true;
+    // A second request while the first is on its way is one cancellation, as in asyncio.
+    if (!cancel_in_flight_) must_cancel_ = true;
     return true;
 }
 

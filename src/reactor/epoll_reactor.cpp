@@ -25,6 +25,12 @@ void reactor::set_interest(int fd, std::uint32_t previous, std::uint32_t interes
     if (interest & io_writable) ev.events |= EPOLLOUT;
     int op = previous == io_none ? EPOLL_CTL_ADD : interest == io_none ? EPOLL_CTL_DEL : EPOLL_CTL_MOD;
     if (::epoll_ctl(fd_, op, fd, &ev) == 0) return;
+    // The fd was closed (dropping its registration) and its number reused, or registered
+    // behind our back: switch between ADD and MOD once.
+    if ((op == EPOLL_CTL_MOD && errno == ENOENT) || (op == EPOLL_CTL_ADD && errno == EEXIST)) {
+        op = op == EPOLL_CTL_MOD ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
+        if (::epoll_ctl(fd_, op, fd, &ev) == 0) return;
+    }
     // Removing an fd that was already closed is harmless (libcurl's rule, and ours).
     if (op == EPOLL_CTL_DEL && (errno == EBADF || errno == ENOENT)) return;
     throw std::system_error(errno, std::generic_category(), "epoll_ctl on fd " + std::to_string(fd));

@@ -39,11 +39,20 @@ public:
 
     bool await_ready() const noexcept { return satisfied() || expired_now(); }
     bool await_suspend(std::coroutine_handle<> h) {
-        if (!suspend_owner(h)) return false;
+        if (!suspend_owner(h)) {
+            // Interrupted before suspending (a pending cancel, an expired timeout scope): the
+            // cancel_and_wait policy still holds, or the targets would be left running.
+            if (policy_ != on_interrupt::cancel_and_wait) return false;
+            condition_ = until::all_done;
+            for (auto* t : targets_) t->cancel();
+            if (satisfied()) return false;
+            awaiting = h;
+            owner->set_waiting_on(this);
+        }
         for (auto& l : listeners_) {
             if (!targets_[l.index]->done()) targets_[l.index]->add_listener(&l);
         }
-        if (deadline_) owner->loop()->arm(this, *deadline_);
+        if (deadline_ && interrupted == interruption::none) owner->loop()->arm(this, *deadline_);
         return true;
     }
     /// Index of the first target that failed (first_failure / first_exception), or `none`.

@@ -13,6 +13,7 @@
 #include <weft/task.hpp>
 
 #include <coroutine>
+#include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <functional>
@@ -81,9 +82,13 @@ class task_state_base : public runnable, public list_hook {
 public:
     enum class status : std::uint8_t { pending, finished, cancelled };
 
-    task_state_base(event_loop& loop, std::coroutine_handle<> frame, std::string name);
+    task_state_base(event_loop& loop, std::coroutine_handle<> frame, std::string&& name);
     task_state_base(const task_state_base&) = delete;
     task_state_base& operator=(const task_state_base&) = delete;
+
+    // Task states come and go with every spawn: they reuse freed blocks (see block_cache).
+    static void* operator new(std::size_t size) { return block_cache::allocate(size); }
+    static void operator delete(void* p, std::size_t size) noexcept { block_cache::deallocate(p, size); }
 
     void add_ref() noexcept { ++refs_; }
     void release() noexcept {
@@ -105,7 +110,11 @@ public:
     /// Requests cancellation; false if already done (asyncio's Task.cancel).
     bool cancel() noexcept;
     int cancelling() const noexcept { return cancel_requests_; }
-    int uncancel() noexcept { return cancel_requests_ > 0 ? --cancel_requests_ : 0; }
+    /// Withdraws one request; withdrawing the last one also drops a cancel not yet delivered.
+    int uncancel() noexcept {
+        if (cancel_requests_ > 0 && --cancel_requests_ == 0) must_cancel_ = false;
+        return cancel_requests_;
+    }
     /// Deadline scope expired: wake the task if it is suspended.
     void deadline_expired() noexcept;
 
@@ -161,6 +170,7 @@ private:
     status status_ = status::pending;
     bool started_ = false;
     bool must_cancel_ = false;
+    bool cancel_in_flight_ = false;  // an interrupt(cancelled) awaits delivery at the next step
     bool retrieved_ = false;
     bool scheduled_ = false;
 };
@@ -169,7 +179,7 @@ private:
 template <class T>
 class task_state final : public task_state_base {
 public:
-    task_state(event_loop& loop, task<T>&& t, std::string name)
+    task_state(event_loop& loop, task<T>&& t, std::string&& name)
         : task_state_base(loop, t.handle(), std::move(name)), coro_(std::move(t)) {}
 
     auto& promise() noexcept { return coro_.handle().promise(); }
