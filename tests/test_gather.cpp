@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <tuple>
@@ -257,6 +258,24 @@ TEST(Gather, TimeoutScopeAroundGatherCancelsTheChildrenAndThrowsTimeout) {
             EXPECT_EQ(since(start), 5ms);
         }(),
         virtual_time);
+}
+
+}  // namespace
+
+namespace {
+
+weft::task<std::unique_ptr<int>> boxed(int v) { co_return std::make_unique<int>(v); }
+
+TEST(Gather, MoveOnlyResultsOfTasksItSpawnsItself) {
+    auto body = []() -> weft::task<int> {
+        auto [a, b] = co_await weft::gather(boxed(1), boxed(2));
+        std::vector<weft::task<std::unique_ptr<int>>> more;
+        more.push_back(boxed(3));
+        more.push_back(boxed(4));
+        auto rest = co_await weft::gather(std::move(more));
+        co_return *a + *b + *rest[0] + *rest[1];
+    };
+    EXPECT_EQ(weft::run(body()), 10);
 }
 
 }  // namespace

@@ -51,10 +51,10 @@ inline void retrieve_errors_later(std::span<task_state_base* const> states, std:
     }
 }
 
-template <class T>
+template <bool Owned, class T>
 outcome<T> take_outcome(const task_handle<T>& h) {
     try {
-        return outcome<T>(take_result(h));
+        return outcome<T>(take_result<Owned>(h));
     } catch (...) {
         return outcome<T>(std::current_exception());
     }
@@ -78,7 +78,8 @@ task<std::tuple<detail::value_or_monostate<detail::spawned_result_t<Xs>>...>> ga
     using policy = detail::children_waiter::on_interrupt;
     std::size_t failed = co_await detail::children_waiter(states, until::first_failure, policy::cancel_and_wait);
     if (failed != detail::children_waiter::none) detail::rethrow_first_failure(states, failed);
-    co_return std::apply([](auto&... h) { return std::tuple{detail::take_result(h)...}; }, handles);
+    co_return std::apply([](auto&... h) { return std::tuple{detail::take_result<detail::owns_result_v<Xs>>(h)...}; },
+                         handles);
 }
 
 /// Like `gather(xs...)`, but yields a `weft::outcome` per child and never throws their errors.
@@ -90,7 +91,8 @@ task<std::tuple<outcome<detail::spawned_result_t<Xs>>...>> gather(return_excepti
     using until = detail::children_waiter::until;
     using policy = detail::children_waiter::on_interrupt;
     co_await detail::children_waiter(states, until::all_done, policy::cancel_and_wait);
-    co_return std::apply([](auto&... h) { return std::tuple{detail::take_outcome(h)...}; }, handles);
+    co_return std::apply([](auto&... h) { return std::tuple{detail::take_outcome<detail::owns_result_v<Xs>>(h)...}; },
+                         handles);
 }
 
 /// Runs every element of `awaitables` (tasks or handles) concurrently; results in order.
@@ -110,7 +112,7 @@ task<std::vector<detail::value_or_monostate<detail::spawned_result_t<X>>>> gathe
     if (failed != detail::children_waiter::none) detail::rethrow_first_failure(states, failed);
     std::vector<detail::value_or_monostate<T>> results;
     results.reserve(handles.size());
-    for (auto& h : handles) results.push_back(detail::take_result(h));
+    for (auto& h : handles) results.push_back(detail::take_result<detail::owns_result_v<X>>(h));
     co_return results;
 }
 
@@ -130,7 +132,7 @@ task<std::vector<outcome<detail::spawned_result_t<X>>>> gather(std::vector<X> aw
     co_await detail::children_waiter(states, until::all_done, policy::cancel_and_wait);
     std::vector<outcome<T>> results;
     results.reserve(handles.size());
-    for (auto& h : handles) results.push_back(detail::take_outcome(h));
+    for (auto& h : handles) results.push_back(detail::take_outcome<detail::owns_result_v<X>>(h));
     co_return results;
 }
 

@@ -42,14 +42,23 @@ task_handle<T> to_handle(const task_handle<T>& h) {
 }
 
 /// The result of a finished handle, void mapped to monostate; rethrows its failure.
-template <class T>
+/// `Owned`: the caller spawned the task itself and holds its only handle, so the value is
+/// moved out (move-only results work); otherwise it is copied, for the other handles.
+template <bool Owned = false, class T>
 value_or_monostate<T> take_result(const task_handle<T>& h) {
     if constexpr (std::is_void_v<T>) {
         h.result();
         return {};
+    } else if constexpr (Owned) {
+        h.typed().rethrow_if_failed();
+        return std::move(std::get<1>(h.typed().promise().outcome));
     } else {
         return h.result();
     }
 }
+
+/// Whether a combinator argument is a task it spawns itself (and so owns the result of).
+template <class X>
+inline constexpr bool owns_result_v = !std::is_copy_constructible_v<std::remove_cvref_t<X>>;
 
 }  // namespace weft::detail
