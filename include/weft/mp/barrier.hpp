@@ -68,14 +68,8 @@ public:
     explicit barrier(detail::unbound_t) noexcept {}
 
     template <class Archive>
-    void save(Archive& ar) const {
-        ar(block_.offset());
-    }
-    template <class Archive>
-    void load(Archive& ar) {
-        std::uint64_t offset = 0;
-        ar(offset);
-        block_ = detail::shared_object<detail::barrier_block>::from_offset(offset);
+    void serialize(Archive& ar) {
+        ar(block_);
     }
 
 private:

@@ -82,14 +82,8 @@ public:
     explicit condition(detail::unbound_t) noexcept : lock_(detail::unbound) {}
 
     template <class Archive>
-    void save(Archive& ar) const {
-        ar(lock_, block_.offset());
-    }
-    template <class Archive>
-    void load(Archive& ar) {
-        std::uint64_t offset = 0;
-        ar(lock_, offset);
-        block_ = detail::shared_object<detail::condition_block>::from_offset(offset);
+    void serialize(Archive& ar) {
+        ar(lock_, block_);
     }
 
 private:

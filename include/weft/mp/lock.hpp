@@ -62,14 +62,8 @@ public:
 
     // cereal: a lock crosses to another process as its place in the shared arena.
     template <class Archive>
-    void save(Archive& ar) const {
-        ar(block_.offset());
-    }
-    template <class Archive>
-    void load(Archive& ar) {
-        std::uint64_t offset = 0;
-        ar(offset);
-        block_ = shared_object<lock_block>::from_offset(offset);
+    void serialize(Archive& ar) {
+        ar(block_);
     }
 
 protected:

@@ -64,14 +64,8 @@ public:
     explicit semaphore(detail::unbound_t) noexcept {}
 
     template <class Archive>
-    void save(Archive& ar) const {
-        ar(block_.offset());
-    }
-    template <class Archive>
-    void load(Archive& ar) {
-        std::uint64_t offset = 0;
-        ar(offset);
-        block_ = detail::shared_object<detail::semaphore_block>::from_offset(offset);
+    void serialize(Archive& ar) {
+        ar(block_);
     }
 
 private:

@@ -81,14 +81,8 @@ public:
     explicit value(detail::unbound_t) noexcept : lock_(detail::unbound) {}
 
     template <class Archive>
-    void save(Archive& ar) const {
-        ar(lock_, block_.offset());
-    }
-    template <class Archive>
-    void load(Archive& ar) {
-        std::uint64_t offset = 0;
-        ar(lock_, offset);
-        block_ = detail::shared_object<detail::value_block<T>>::from_offset(offset);
+    void serialize(Archive& ar) {
+        ar(lock_, block_);
     }
 
 private:
@@ -147,14 +141,8 @@ public:
     explicit array(detail::unbound_t) noexcept : lock_(detail::unbound) {}
 
     template <class Archive>
-    void save(Archive& ar) const {
-        ar(lock_, block_.offset());
-    }
-    template <class Archive>
-    void load(Archive& ar) {
-        std::uint64_t offset = 0;
-        ar(lock_, offset);
-        block_ = detail::shared_object<detail::array_block<T>>::from_offset(offset);
+    void serialize(Archive& ar) {
+        ar(lock_, block_);
     }
 
 private:

@@ -88,6 +88,18 @@ public:
     explicit operator bool() const noexcept { return p_ != nullptr; }
     std::uint64_t offset() const { return shared_offset(p_); }
 
+    // cereal: an arena object crosses to another process as its place (offset) in the arena.
+    template <class Archive>
+    void save(Archive& ar) const {
+        ar(offset());
+    }
+    template <class Archive>
+    void load(Archive& ar) {
+        std::uint64_t at = 0;
+        ar(at);
+        *this = from_offset(at);
+    }
+
 private:
     explicit shared_object(Block* p) noexcept : p_(p) {}
     static void destroy(void* p) noexcept { static_cast<Block*>(p)->~Block(); }
