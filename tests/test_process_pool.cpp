@@ -29,6 +29,15 @@ namespace mp = weft::mp;
 
 namespace {
 
+// 0, 1, ..., end-1 as a vector. (Not std::views::iota: clang 14 cannot compile libstdc++ 12's
+// iota_view in these calls, and the project builds with clang too.)
+std::vector<int> numbers(int begin, int end) {
+    std::vector<int> v(static_cast<std::size_t>(end - begin));
+    std::iota(v.begin(), v.end(), begin);
+    return v;
+}
+
+
 int square(int x) { return x * x; }
 
 long sum_to(long n) {
@@ -67,7 +76,7 @@ TEST(ProcessPool, TenThousandTasksInOrderThroughMap) {
     auto one_by_one = pool.map([](int x) { return 2 * x + 1; }, items);
     ASSERT_EQ(one_by_one.size(), items.size());
     for (int i = 0; i < 10000; ++i) ASSERT_EQ(one_by_one[static_cast<std::size_t>(i)], 2 * i + 1);
-    auto chunked = pool.map([](int x) { return x * 3; }, std::views::iota(0, 10000), 250);
+    auto chunked = pool.map([](int x) { return x * 3; }, numbers(0, 10000), 250);
     ASSERT_EQ(chunked.size(), 10000u);
     for (int i = 0; i < 10000; ++i) ASSERT_EQ(chunked[static_cast<std::size_t>(i)], 3 * i);
 }
@@ -99,7 +108,7 @@ TEST(ProcessPool, AnExceptionArrivesWithItsTypeAndMessage) {
     // futures are gone races, for TSan, with its release in the pool's thread — libstdc++'s
     // exception reference count is not instrumented.)
     EXPECT_THROW(pool.map([](int x) { return x == 5 ? throw std::invalid_argument("five") : x; },
-                          std::views::iota(0, 10), 3),
+                          numbers(0, 10), 3),
                  weft::remote_error);
 }
 
@@ -177,7 +186,7 @@ TEST(ProcessPool, MaxTasksPerChildReplacesWorkers) {
     std::set<int> pids;
     for (int i = 0; i < 9; ++i) pids.insert(pool.submit([] { return static_cast<int>(getpid()); }).result(10s));
     EXPECT_EQ(pids.size(), 3u);
-    auto many = pool.map(square, std::views::iota(0, 100));
+    auto many = pool.map(square, numbers(0, 100));
     EXPECT_EQ(many[99], 99 * 99);
 }
 
@@ -221,7 +230,7 @@ TEST(ProcessPool, NoLeakedDescriptorsSharedMemoryOrZombies) {
     for (int round = 0; round < 3; ++round) {
         {
             weft::process_pool_executor pool{2};
-            pool.map(square, std::views::iota(0, 100));
+            pool.map(square, numbers(0, 100));
         }
         {  // a crashed pool cleans up too
             weft::process_pool_executor pool{2};
@@ -230,7 +239,7 @@ TEST(ProcessPool, NoLeakedDescriptorsSharedMemoryOrZombies) {
         }
         {
             weft::process_pool_executor pool{2, {.method = mp::start_method::fork}};
-            pool.map(square, std::views::iota(0, 100));
+            pool.map(square, numbers(0, 100));
         }
     }
     EXPECT_EQ(weft_test::fd_count(), fds);
