@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   # toolchain
-  g++ cmake ninja-build pkg-config
+  g++ clang cmake ninja-build pkg-config
   # libraries the library and the CLI link
   libspdlog-dev libfmt-dev libcli11-dev
   libcurl4-openssl-dev libssl-dev libhttp-parser-dev libcereal-dev
