@@ -114,16 +114,6 @@ private:
     next_awaiter* waiter_ = nullptr;
 };
 
-namespace detail {
-template <class X>
-std::vector<task_handle<spawned_result_t<X>>> to_handles(std::vector<X> awaitables) {
-    std::vector<task_handle<spawned_result_t<X>>> handles;
-    handles.reserve(awaitables.size());
-    for (auto& a : awaitables) handles.push_back(to_handle(std::move(a)));
-    return handles;
-}
-}  // namespace detail
-
 /// Yields the tasks (or handles) in `awaitables` as they finish (see the file comment).
 template <detail::spawnable X>
 completion_order<detail::spawned_result_t<X>> as_completed(std::vector<X> awaitables) {

@@ -99,13 +99,8 @@ task<std::tuple<outcome<detail::spawned_result_t<Xs>>...>> gather(return_excepti
 template <detail::spawnable X>
 task<std::vector<detail::value_or_monostate<detail::spawned_result_t<X>>>> gather(std::vector<X> awaitables) {
     using T = detail::spawned_result_t<X>;
-    std::vector<task_handle<T>> handles;
-    std::vector<detail::task_state_base*> states;
-    handles.reserve(awaitables.size());
-    for (auto& a : awaitables) {
-        handles.push_back(detail::to_handle(std::move(a)));
-        states.push_back(handles.back().state_ptr());
-    }
+    auto handles = detail::to_handles(std::move(awaitables));
+    auto states = detail::states_of(handles);
     using until = detail::children_waiter::until;
     using policy = detail::children_waiter::on_interrupt;
     std::size_t failed = co_await detail::children_waiter(states, until::first_failure, policy::cancel_and_wait);
@@ -120,13 +115,8 @@ task<std::vector<detail::value_or_monostate<detail::spawned_result_t<X>>>> gathe
 template <detail::spawnable X>
 task<std::vector<outcome<detail::spawned_result_t<X>>>> gather(std::vector<X> awaitables, return_exceptions_t) {
     using T = detail::spawned_result_t<X>;
-    std::vector<task_handle<T>> handles;
-    std::vector<detail::task_state_base*> states;
-    handles.reserve(awaitables.size());
-    for (auto& a : awaitables) {
-        handles.push_back(detail::to_handle(std::move(a)));
-        states.push_back(handles.back().state_ptr());
-    }
+    auto handles = detail::to_handles(std::move(awaitables));
+    auto states = detail::states_of(handles);
     using until = detail::children_waiter::until;
     using policy = detail::children_waiter::on_interrupt;
     co_await detail::children_waiter(states, until::all_done, policy::cancel_and_wait);

@@ -42,13 +42,8 @@ template <class X>
 task<wait_result<spawned_result_t<X>>> wait_impl(std::vector<X> awaitables, return_when when,
                                                  std::optional<event_loop::duration> timeout) {
     using T = spawned_result_t<X>;
-    std::vector<task_handle<T>> handles;
-    std::vector<task_state_base*> states;
-    handles.reserve(awaitables.size());
-    for (auto& a : awaitables) {
-        handles.push_back(to_handle(std::move(a)));
-        states.push_back(handles.back().state_ptr());
-    }
+    auto handles = to_handles(std::move(awaitables));
+    auto states = states_of(handles);
     using until = children_waiter::until;
     until condition = when == return_when::first_completed   ? until::first_done
                       : when == return_when::first_exception ? until::first_exception

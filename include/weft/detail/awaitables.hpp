@@ -7,6 +7,7 @@
 
 #include <type_traits>
 #include <variant>
+#include <vector>
 
 namespace weft::detail {
 
@@ -39,6 +40,24 @@ task_handle<T> to_handle(task<T>&& t) {
 template <class T>
 task_handle<T> to_handle(const task_handle<T>& h) {
     return h;
+}
+
+/// Spawns (or just takes) every element, in order.
+template <class X>
+std::vector<task_handle<spawned_result_t<X>>> to_handles(std::vector<X> awaitables) {
+    std::vector<task_handle<spawned_result_t<X>>> handles;
+    handles.reserve(awaitables.size());
+    for (auto& a : awaitables) handles.push_back(to_handle(std::move(a)));
+    return handles;
+}
+
+/// The task states behind `handles`, in order (what children_waiter waits on).
+template <class T>
+std::vector<task_state_base*> states_of(const std::vector<task_handle<T>>& handles) {
+    std::vector<task_state_base*> states;
+    states.reserve(handles.size());
+    for (auto& h : handles) states.push_back(h.state_ptr());
+    return states;
 }
 
 /// The result of a finished handle, void mapped to monostate; rethrows its failure.
