@@ -30,7 +30,6 @@ void suspension::resume_owner() noexcept {
 task_state_base::task_state_base(event_loop& loop, std::coroutine_handle<> frame, std::string&& name)
     : loop_(&loop), frame_(frame), resume_point_(frame), name_(std::move(name)), id_(loop.next_task_id()) {
     loop.register_task(this);
-    scheduled_ = true;
     loop.schedule(this);
 }
 
@@ -38,15 +37,6 @@ task_state_base::~task_state_base() {
     if (status_ == status::finished && error_ && !retrieved_) {
         log().error("Task exception was never retrieved: task '{}': {}", name(), weft::describe(error_));
     }
-}
-
-const char* task_state_base::status_name() const noexcept {
-    switch (status_) {
-        case status::pending: return "pending";
-        case status::finished: return "finished";
-        case status::cancelled: return "cancelled";
-    }
-    return "?";
 }
 
 const std::string& task_state_base::name() {
@@ -59,7 +49,6 @@ std::string task_state_base::describe() const {
 }
 
 void task_state_base::run() {
-    scheduled_ = false;
     if (status_ != status::pending) return;
     if (!started_) {
         started_ = true;
@@ -146,7 +135,6 @@ interruption task_state_base::take_pending_interruption() noexcept {
 
 void task_state_base::resume_at(std::coroutine_handle<> h) noexcept {
     resume_point_ = h;
-    scheduled_ = true;
     loop_->schedule(this);
 }
 

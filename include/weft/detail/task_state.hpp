@@ -104,8 +104,6 @@ public:
     bool cancelled() const noexcept { return status_ == status::cancelled; }
     /// Finished with an exception (other than cancellation).
     bool failed() const noexcept { return status_ == status::finished && error_ != nullptr; }
-    status current_status() const noexcept { return status_; }
-    const char* status_name() const noexcept;
 
     /// Requests cancellation; false if already done (asyncio's Task.cancel).
     bool cancel() noexcept;
@@ -172,7 +170,6 @@ private:
     bool must_cancel_ = false;
     bool cancel_in_flight_ = false;  // an interrupt(cancelled) awaits delivery at the next step
     bool retrieved_ = false;
-    bool scheduled_ = false;
 };
 
 /// The state of a spawned task<T>; owns the coroutine frame (and so the result).
