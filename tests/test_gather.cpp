@@ -1,6 +1,7 @@
 // weft::gather: result shapes and order, first-error propagation, return_exceptions,
 // cancellation, no spurious "never retrieved" logs.
 #include "log_capture.hpp"
+#include "runtime_test_support.hpp"
 
 #include <weft/event_loop.hpp>
 #include <weft/gather.hpp>
@@ -23,15 +24,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr weft::loop_options virtual_time{.virtual_time = true};
+using namespace weft_test;
 
-weft::event_loop::time_point now() { return weft::event_loop::current()->time(); }
-weft::event_loop::duration since(weft::event_loop::time_point start) { return now() - start; }
-
-weft::task<int> value_after(int v, weft::event_loop::duration d) {
-    co_await weft::sleep(d);
-    co_return v;
-}
 weft::task<std::string> text_after(std::string v, weft::event_loop::duration d) {
     co_await weft::sleep(d);
     co_return v;
@@ -39,10 +33,6 @@ weft::task<std::string> text_after(std::string v, weft::event_loop::duration d) 
 weft::task<> nothing_after(weft::event_loop::duration d, bool& done) {
     co_await weft::sleep(d);
     done = true;
-}
-weft::task<int> fails_after(std::string what, weft::event_loop::duration d) {
-    co_await weft::sleep(d);
-    throw std::runtime_error(what);
 }
 weft::task<int> cancellable(weft::event_loop::duration d, bool& cancelled, weft::event_loop::duration cleanup = 0s) {
     try {

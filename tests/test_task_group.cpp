@@ -1,6 +1,7 @@
 // weft::task_group: success, failure cancelling siblings with every error reported, refusal of
 // new children, cancellation of the joiner, late children, destruction without join.
 #include "log_capture.hpp"
+#include "runtime_test_support.hpp"
 
 #include <weft/event_loop.hpp>
 #include <weft/run.hpp>
@@ -19,19 +20,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr weft::loop_options virtual_time{.virtual_time = true};
+using namespace weft_test;
 
-weft::event_loop::time_point now() { return weft::event_loop::current()->time(); }
-weft::event_loop::duration since(weft::event_loop::time_point start) { return now() - start; }
-
-weft::task<int> value_after(int v, weft::event_loop::duration d) {
-    co_await weft::sleep(d);
-    co_return v;
-}
-weft::task<int> fails_after(std::string what, weft::event_loop::duration d) {
-    co_await weft::sleep(d);
-    throw std::runtime_error(what);
-}
 // Sleeps; when cancelled, records it and (optionally) fails with `on_cancel` instead.
 weft::task<int> sleeper(weft::event_loop::duration d, bool& cancelled, std::string on_cancel = {}) {
     try {

@@ -1,6 +1,7 @@
 // Spawned tasks (weft::create_task, task_handle): ordering, results, callbacks, cancellation
 // at every kind of await, never-retrieved errors, run()'s shutdown, shield.
 #include "log_capture.hpp"
+#include "runtime_test_support.hpp"
 
 #include <weft/as_completed.hpp>
 #include <weft/event_loop.hpp>
@@ -22,25 +23,11 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr weft::loop_options virtual_time{.virtual_time = true};
-
-weft::event_loop::duration since(weft::event_loop::time_point start) {
-    return weft::event_loop::current()->time() - start;
-}
+using namespace weft_test;
 
 weft::task<> record(std::vector<int>& out, int id) {
     out.push_back(id);
     co_return;
-}
-
-weft::task<int> value_after(int v, weft::event_loop::duration d) {
-    co_await weft::sleep(d);
-    co_return v;
-}
-
-weft::task<int> fails_after(std::string what, weft::event_loop::duration d) {
-    co_await weft::sleep(d);
-    throw std::runtime_error(what);
 }
 
 // Sleeps; on cancellation records it and rethrows.

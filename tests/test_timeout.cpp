@@ -1,4 +1,6 @@
 // Deadlines: weft::timeout scopes, wait_for, and many concurrent sleepers waking in order.
+#include "runtime_test_support.hpp"
+
 #include <weft/event_loop.hpp>
 #include <weft/run.hpp>
 #include <weft/sleep.hpp>
@@ -17,17 +19,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr weft::loop_options virtual_time{.virtual_time = true};
-
-weft::event_loop::duration since(weft::event_loop::time_point start) {
-    return weft::event_loop::current()->time() - start;
-}
-weft::event_loop::time_point now() { return weft::event_loop::current()->time(); }
-
-weft::task<int> value_after(int v, weft::event_loop::duration d) {
-    co_await weft::sleep(d);
-    co_return v;
-}
+using namespace weft_test;
 
 weft::task<std::string> text_after(std::string v, weft::event_loop::duration d) {
     co_await weft::sleep(d);

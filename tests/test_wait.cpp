@@ -1,5 +1,7 @@
 // weft::wait (ALL_COMPLETED / FIRST_COMPLETED / FIRST_EXCEPTION, timeout, cancellation) and
 // weft::as_completed.
+#include "runtime_test_support.hpp"
+
 #include <weft/as_completed.hpp>
 #include <weft/event_loop.hpp>
 #include <weft/run.hpp>
@@ -17,19 +19,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr weft::loop_options virtual_time{.virtual_time = true};
-
-weft::event_loop::time_point now() { return weft::event_loop::current()->time(); }
-weft::event_loop::duration since(weft::event_loop::time_point start) { return now() - start; }
-
-weft::task<int> value_after(int v, weft::event_loop::duration d) {
-    co_await weft::sleep(d);
-    co_return v;
-}
-weft::task<int> fails_after(std::string what, weft::event_loop::duration d) {
-    co_await weft::sleep(d);
-    throw std::runtime_error(what);
-}
+using namespace weft_test;
 
 std::vector<int> results_of(const std::vector<weft::task_handle<int>>& hs) {
     std::vector<int> out;

@@ -4,6 +4,7 @@
 #include <weft/mp/detail/shared_memory.hpp>
 
 #include "common/log.hpp"
+#include "mp/realtime_deadline.hpp"
 
 #include <sys/mman.h>
 #include <unistd.h>
@@ -64,18 +65,6 @@ void free_block(block_header* b) noexcept {
     h.mutex.unlock();
 }
 
-timespec realtime_deadline(clock::time_point deadline) {
-    // pthread mutexes and semaphores time out on CLOCK_REALTIME: translate the steady deadline.
-    auto left = deadline - clock::now();
-    if (left < clock::duration::zero()) left = clock::duration::zero();
-    timespec now{};
-    clock_gettime(CLOCK_REALTIME, &now);
-    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count() + now.tv_nsec;
-    timespec ts{};
-    ts.tv_sec = now.tv_sec + static_cast<time_t>(ns / 1'000'000'000);
-    ts.tv_nsec = static_cast<long>(ns % 1'000'000'000);
-    return ts;
-}
 
 void check(int rc, const char* what) {
     if (rc != 0) throw std::system_error(rc, std::generic_category(), what);
@@ -238,5 +227,17 @@ bool shared_cond::wait_until(robust_mutex& m, const clock::time_point* deadline)
 
 void shared_cond::notify_one() noexcept { pthread_cond_signal(&native); }
 void shared_cond::notify_all() noexcept { pthread_cond_broadcast(&native); }
+
+timespec realtime_deadline(clock::time_point deadline) {
+    auto left = deadline - clock::now();
+    if (left < clock::duration::zero()) left = clock::duration::zero();
+    timespec now{};
+    clock_gettime(CLOCK_REALTIME, &now);
+    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count() + now.tv_nsec;
+    timespec ts{};
+    ts.tv_sec = now.tv_sec + static_cast<time_t>(ns / 1'000'000'000);
+    ts.tv_nsec = static_cast<long>(ns % 1'000'000'000);
+    return ts;
+}
 
 }  // namespace weft::mp::detail

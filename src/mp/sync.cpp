@@ -6,6 +6,8 @@
 #include <weft/mp/queue.hpp>
 #include <weft/mp/semaphore.hpp>
 
+#include "mp/realtime_deadline.hpp"
+
 #include <cerrno>
 #include <ctime>
 #include <stdexcept>
@@ -14,17 +16,6 @@
 namespace weft::mp {
 
 namespace detail {
-
-namespace {
-timespec realtime_deadline(clock::time_point deadline) {
-    auto left = deadline - clock::now();
-    if (left < clock::duration::zero()) left = clock::duration::zero();
-    timespec now{};
-    clock_gettime(CLOCK_REALTIME, &now);
-    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count() + now.tv_nsec;
-    return timespec{now.tv_sec + static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
-}
-}  // namespace
 
 // ---- semaphore -----------------------------------------------------------------------------
 
