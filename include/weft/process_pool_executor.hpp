@@ -143,7 +143,9 @@ private:
     weft::detail::state_ref<weft::detail::future_state<R>> state_;
 };
 
-/// Builds a call: header placeholder, then [function][arguments].
+/// Builds a call's task frame: the header (bytes 0-7: the call id, written by the pool when it
+/// sends the frame to a worker; 8-15: `invoker`; 16-19: payload size), then the payload that
+/// `write_payload` serializes (the function and its arguments).
 template <class R, class Write>
 std::unique_ptr<typed_pool_call<R>> make_call(task_fn invoker, Write&& write_payload) {
     auto call = std::make_unique<typed_pool_call<R>>();
