@@ -14,7 +14,7 @@ packages=(
   # tests and micro-benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # peers the benchmarks measure against (same run, same machine)
-  libasio-dev libtbb-dev libconcurrentqueue-dev python3 nginx-light python3-aiohttp python3-uvloop
+  libasio-dev libtbb-dev libconcurrentqueue-dev python3 nginx-light python3-aiohttp python3-uvloop curl
 )
 
 missing=()
