@@ -9,12 +9,14 @@ packages=(
   # libraries the library and the CLI link
   libspdlog-dev libfmt-dev libcli11-dev
   libcurl4-openssl-dev libssl-dev libhttp-parser-dev libcereal-dev
+  libxml2-dev libsqlite3-dev
   # tools the tests drive (TLS certificates made at test time)
   openssl
   # tests and micro-benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # peers the benchmarks measure against (same run, same machine)
   libasio-dev libtbb-dev libconcurrentqueue-dev python3 nginx-light python3-aiohttp python3-uvloop curl
+  python3-requests python3-aiofiles wget2 aria2
 )
 
 missing=()
