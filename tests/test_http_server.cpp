@@ -165,3 +165,95 @@ TEST(HttpServer, Helpers) {
     EXPECT_EQ(http::mime_type("x/Y.JPG"), "image/jpeg");
     EXPECT_EQ(http::mime_type("noext"), "application/octet-stream");
 }
+
+TEST(HttpServer, GeneratedBodiesGetAStrongEtagAndIfRangeDecidesTheRange) {
+    weft::run([]() -> weft::task<> {
+        auto deadline = weft::timeout(20s);
+        auto srv = co_await http::server::start(
+            [](http::exchange& ex) -> weft::task<> {
+                http::reply r{.body = "0123456789"};
+                if (ex.request().path == "/missing") r = {.status = 404, .body = "404 Not Found\n"};
+                if (ex.request().path == "/own") {  // the handler's own validators are used, not doubled
+                    r.headers.emplace_back("ETag", "\"v7\"");
+                    r.headers.emplace_back("Last-Modified", "Sun, 06 Nov 1994 08:49:37 GMT");
+                }
+                co_await ex.respond(std::move(r));
+            },
+            "127.0.0.1", 0);
+        const std::string tag = http::strong_etag("0123456789");
+        EXPECT_EQ(tag, http::strong_etag(std::string("0123456789")));
+        EXPECT_NE(tag, http::strong_etag("0123456788"));
+        EXPECT_TRUE(tag.starts_with('"') && tag.ends_with('"')) << tag;
+        auto s = co_await weft::net::open_connection("127.0.0.1", srv.port());
+        s.write("GET / HTTP/1.1\r\n\r\n");
+        auto whole = co_await read_response(s);
+        EXPECT_NE(whole.find("ETag: " + tag + "\r\n"), std::string::npos) << whole;
+        s.write("GET / HTTP/1.1\r\nRange: bytes=4-\r\nIf-Range: " + tag + "\r\n\r\n");
+        auto part = co_await read_response(s);
+        EXPECT_NE(part.find("206 Partial Content"), std::string::npos) << part;
+        EXPECT_NE(part.find("ETag: " + tag + "\r\n"), std::string::npos) << part;
+        EXPECT_TRUE(part.ends_with("\r\n\r\n456789")) << part;
+        s.write("GET / HTTP/1.1\r\nRange: bytes=4-\r\nIf-Range: \"stale\"\r\n\r\n");
+        auto changed = co_await read_response(s);
+        EXPECT_NE(changed.find("200 OK"), std::string::npos) << changed;
+        EXPECT_EQ(changed.find("Content-Range"), std::string::npos) << changed;
+        EXPECT_TRUE(changed.ends_with("\r\n\r\n0123456789")) << changed;
+        s.write("GET / HTTP/1.1\r\nRange: bytes=4-\r\nIf-Range: W/" + tag + "\r\n\r\n");  // weak: never
+        EXPECT_TRUE((co_await read_response(s)).ends_with("\r\n\r\n0123456789"));
+        s.write("GET / HTTP/1.1\r\nRange: bytes=40-\r\nIf-Range: \"stale\"\r\n\r\n");  // not 416: the whole body
+        EXPECT_NE((co_await read_response(s)).find("200 OK"), std::string::npos);
+
+        s.write("GET /own HTTP/1.1\r\n\r\n");
+        auto own = co_await read_response(s);
+        EXPECT_NE(own.find("ETag: \"v7\"\r\n"), std::string::npos) << own;
+        EXPECT_EQ(own.find(tag), std::string::npos) << own;
+        s.write("GET /own HTTP/1.1\r\nRange: bytes=8-\r\nIf-Range: \"v7\"\r\n\r\n");
+        EXPECT_TRUE((co_await read_response(s)).ends_with("\r\n\r\n89"));
+        s.write("GET /own HTTP/1.1\r\nRange: bytes=8-\r\nIf-Range: Sun, 06 Nov 1994 08:49:37 GMT\r\n\r\n");
+        EXPECT_TRUE((co_await read_response(s)).ends_with("\r\n\r\n89"));
+        s.write("GET /own HTTP/1.1\r\nRange: bytes=8-\r\nIf-Range: Sun, 06 Nov 1994 08:49:38 GMT\r\n\r\n");
+        EXPECT_TRUE((co_await read_response(s)).ends_with("\r\n\r\n0123456789"));
+        s.write("GET /missing HTTP/1.1\r\n\r\n");  // error answers carry no validator
+        auto missing = co_await read_response(s);
+        EXPECT_NE(missing.find("404"), std::string::npos) << missing;
+        EXPECT_EQ(missing.find("ETag"), std::string::npos) << missing;
+        srv.close();
+    }());
+}
+
+TEST(HttpServer, StaticFilesHaveAnEtagAndLastModified) {
+    auto root = std::filesystem::temp_directory_path() / ("weft_static_v_" + std::to_string(::getpid()));
+    std::filesystem::create_directories(root);
+    std::ofstream(root / "a.bin") << "abcdefghij";
+    weft::run([&root]() -> weft::task<> {
+        auto deadline = weft::timeout(20s);
+        auto srv = co_await http::server::start(http::static_files(root), "127.0.0.1", 0);
+        auto s = co_await weft::net::open_connection("127.0.0.1", srv.port());
+        auto header = [](const std::string& response, const std::string& name) {
+            auto at = response.find("\r\n" + name + ": ");
+            if (at == std::string::npos) return std::string();
+            at += name.size() + 4;
+            return response.substr(at, response.find("\r\n", at) - at);
+        };
+        s.write("GET /a.bin HTTP/1.1\r\n\r\n");
+        auto first = co_await read_response(s);
+        std::string etag = header(first, "ETag"), modified = header(first, "Last-Modified");
+        EXPECT_TRUE(etag.starts_with("\"a-")) << first;  // size 10, then the mtime
+        EXPECT_TRUE(modified.ends_with(" GMT")) << first;
+        EXPECT_EQ(modified.size(), 29u) << modified;
+        s.write("GET /a.bin HTTP/1.1\r\nRange: bytes=7-\r\nIf-Range: " + etag + "\r\n\r\n");
+        EXPECT_TRUE((co_await read_response(s)).ends_with("\r\n\r\nhij"));
+        s.write("GET /a.bin HTTP/1.1\r\nRange: bytes=7-\r\nIf-Range: " + modified + "\r\n\r\n");
+        EXPECT_TRUE((co_await read_response(s)).ends_with("\r\n\r\nhij"));
+        // The file changes: the old ETag no longer gets a range.
+        std::ofstream(root / "a.bin") << "ABCDEFGHIJK";
+        s.write("GET /a.bin HTTP/1.1\r\nRange: bytes=7-\r\nIf-Range: " + etag + "\r\n\r\n");
+        auto changed = co_await read_response(s);
+        EXPECT_TRUE(changed.ends_with("\r\n\r\nABCDEFGHIJK")) << changed;
+        EXPECT_NE(header(changed, "ETag"), etag);
+        srv.close();
+    }());
+    std::filesystem::remove_all(root);
+    EXPECT_EQ(http::http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+    EXPECT_EQ(http::http_date(784111777), "Sun, 06 Nov 1994 08:49:37 GMT");
+}

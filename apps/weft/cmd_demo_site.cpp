@@ -46,6 +46,9 @@ weft::task<int> serve(demo_site_cli cli) {
     auto site = co_await weft::http::demo_site::start(cli.site);
     std::printf("demo site: %s/4kmeinv/  (%d pages, %zu images; manifest %s/manifest.json)\n", site.url().c_str(),
                 cli.site.pages, site.images().size(), site.url().c_str());
+    if (cli.site.messy)
+        std::printf("messy pages: %s/messy/index.html  (%zu cases; expectations under \"messy\" in the manifest)\n",
+                    site.url().c_str(), site.messy_cases().size());
     std::fflush(stdout);
     co_await site.serve_forever();
     co_return 0;
@@ -89,5 +92,6 @@ static weft::cli::command_registration demo_site_command{
         app.add_option("--stall-ms", cli->stall_ms, "How long a stall lasts")->capture_default_str();
         app.add_option("--fault-redirect", cli->fault_redirect, "Rate of 302 redirects")->check(rate);
         app.add_flag("--hotlink", cli->hotlink, "Answer 403 to image requests without a Referer");
+        app.add_flag("--messy", o.messy, "Also serve /messy/: pages with the cases a crawler must get right");
         return [cli] { return run_demo_site(*cli); };
     }};

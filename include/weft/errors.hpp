@@ -216,7 +216,8 @@ namespace http {
 class error : public std::runtime_error {
 public:
     /// What went wrong, coarsely (for retry decisions).
-    enum class reason { invalid_url, connect, tls, timeout, transfer, too_many_redirects, status, other };
+    /// (`too_large`: a download exceeded `download_options::max_bytes`.)
+    enum class reason { invalid_url, connect, tls, timeout, transfer, too_many_redirects, status, other, too_large };
 
     error(reason why, std::string url, const std::string& message, int curl_code = 0, long status = 0)
         : std::runtime_error(url.empty() ? message : url + ": " + message), url_(std::move(url)), reason_(why),

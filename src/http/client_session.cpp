@@ -23,6 +23,7 @@
 
 #include <curl/curl.h>
 
+#include <charconv>
 #include <cstring>
 #include <mutex>
 #include <optional>
@@ -75,6 +76,11 @@ std::string_view trim(std::string_view s) {
 }
 
 }  // namespace
+
+std::string validator_of(const header_list& headers) {
+    if (auto etag = headers.get("etag"); etag && !etag->empty() && !etag->starts_with("W/")) return *etag;
+    return headers.get("last-modified").value_or("");
+}
 
 std::string validate_url(const std::string& url) {
     global_init();
@@ -423,7 +429,8 @@ void transfer::configure(const std::string& method, const std::string& data, con
     curl_easy_setopt(e, CURLOPT_WRITEDATA, this);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &transfer::on_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, this);
-    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+    // A download saves the body as sent, so that lengths and ranges count the file's bytes.
+    if (!streaming) curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, o.follow_redirects.value_or(so.follow_redirects) ? 1L : 0L);
@@ -555,8 +562,14 @@ void remove_quietly(const std::filesystem::path& p) noexcept {
 
 }  // namespace
 
-task<download_result> download_to(std::shared_ptr<session_impl> s, std::unique_ptr<request_spec> spec,
-                                  std::filesystem::path path);
+struct download_spec {
+    std::string url;
+    std::filesystem::path path;
+    request_options request;
+    download_options download;
+};
+
+task<download_result> download_to(std::shared_ptr<session_impl> s, std::unique_ptr<download_spec> spec);
 
 }  // namespace detail
 
@@ -580,7 +593,13 @@ task<response> client_session::post(std::string url, std::string body, std::stri
     return post(std::move(url), std::move(body), std::move(content_type), request_options());
 }
 task<download_result> client_session::download(std::string url, std::filesystem::path path) {
-    return download(std::move(url), std::move(path), request_options());
+    return download(std::move(url), std::move(path), request_options(), download_options());
+}
+task<download_result> client_session::download(std::string url, std::filesystem::path path, request_options options) {
+    return download(std::move(url), std::move(path), std::move(options), download_options());
+}
+task<download_result> client_session::download(std::string url, std::filesystem::path path, download_options download) {
+    return this->download(std::move(url), std::move(path), request_options(), std::move(download));
 }
 
 task<response> client_session::head(std::string url, request_options options) {
@@ -594,62 +613,183 @@ task<response> client_session::post(std::string url, std::string body, std::stri
                                       "POST", std::move(url), std::move(body), std::move(content_type), std::move(options)}));
 }
 
-task<download_result> client_session::download(std::string url, std::filesystem::path path, request_options options) {
-    return detail::download_to(impl_, std::make_unique<detail::request_spec>(detail::request_spec{
-                                          "GET", std::move(url), {}, {}, std::move(options)}),
-                               std::move(path));
+task<download_result> client_session::download(std::string url, std::filesystem::path path, request_options options,
+                                               download_options download) {
+    return detail::download_to(impl_, std::make_unique<detail::download_spec>(detail::download_spec{
+                                          std::move(url), std::move(path), std::move(options), std::move(download)}));
 }
 
 namespace detail {
 
-task<download_result> download_to(std::shared_ptr<session_impl> s, std::unique_ptr<request_spec> spec,
-                                   std::filesystem::path path) {
+namespace {
+
+// The size of `part` (0 when missing), asked on a pool thread.
+task<std::uint64_t> size_of(std::filesystem::path part) {
+    auto job = [part = std::move(part)] {  // named: see src/fs/file.cpp on GCC 12
+        std::error_code ec;
+        auto n = std::filesystem::file_size(part, ec);
+        return ec ? std::uint64_t{0} : static_cast<std::uint64_t>(n);
+    };
+    co_return co_await to_thread(std::move(job));
+}
+
+std::optional<std::uint64_t> parse_size(std::string_view s) {
+    std::uint64_t n = 0;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+    if (ec != std::errc() || p != s.data() + s.size() || s.empty()) return std::nullopt;
+    return n;
+}
+
+std::optional<std::uint64_t> content_length(const header_list& h) {
+    auto v = h.get("content-length");
+    return v ? parse_size(*v) : std::nullopt;
+}
+
+// "bytes FIRST-LAST/TOTAL" (TOTAL may be "*").
+struct content_range {
+    std::uint64_t first = 0;
+    std::optional<std::uint64_t> total;
+};
+
+std::optional<content_range> parse_content_range(const header_list& h) {
+    auto v = h.get("content-range");
+    if (!v) return std::nullopt;
+    std::string_view s = *v;
+    if (!s.starts_with("bytes ")) return std::nullopt;
+    s.remove_prefix(6);
+    auto dash = s.find('-'), slash = s.find('/');
+    if (dash == std::string_view::npos || slash == std::string_view::npos || slash < dash) return std::nullopt;
+    auto first = parse_size(s.substr(0, dash));
+    if (!first || !parse_size(s.substr(dash + 1, slash - dash - 1))) return std::nullopt;
+    content_range r{*first, std::nullopt};
+    if (std::string_view total = s.substr(slash + 1); total != "*") {
+        r.total = parse_size(total);
+        if (!r.total) return std::nullopt;
+    }
+    return r;
+}
+
+[[noreturn]] void throw_too_large(const std::string& url, const std::string& what, std::uint64_t limit) {
+    throw error(error::reason::too_large, url, what + " exceeds the limit of " + std::to_string(limit) + " bytes");
+}
+
+}  // namespace
+
+task<download_result> download_to(std::shared_ptr<session_impl> s, std::unique_ptr<download_spec> spec) {
     const std::string& url = spec->url;
-    const request_options& options = spec->options;
+    const download_options& dl = spec->download;
     std::string host = validate_url(url);
     s->bind_to_current_loop();
+    std::filesystem::path part = spec->path;
+    part += ".part";
+    std::uint64_t have = 0;  // bytes of ".part" to keep, asked for with Range
+    if (dl.resume && !dl.if_range.empty()) have = co_await size_of(part);
     admission slots(*s, std::move(host));
     co_await slots.acquire();
-    transfer t(s, url, true);
-    t.configure("GET", {}, {}, options);
-    t.start();
 
-    std::filesystem::path part = path;
-    part += ".part";
-    std::optional<fs::file> out;
     download_result result;
+    std::optional<fs::file> out;
     std::exception_ptr failure;
+    bool keep = false;      // on failure: keep ".part"
+    bool flush = false;     // ... and first hand it the buffered bytes (the task may still wait)
+    bool corrupt = false;   // ".part" contradicts the response: never keep it
     try {
-        for (;;) {
-            co_await transfer_awaiter(t);
-            if (t.done && t.result != CURLE_OK) t.throw_error();
-            if (long status = t.status_now(); status >= 400)
-                throw error(error::reason::status, url, "HTTP status " + std::to_string(status), 0, status);
-            if (!out) out = co_await fs::open(part, "w");
-            std::string chunk = t.take_chunk();
-            if (!chunk.empty()) {
-                result.bytes += chunk.size();
-                co_await out->write(chunk);
-            } else if (t.done) {
-                break;
+        for (;;) {  // twice at most: a refused resume (416, a range elsewhere) asks again without Range
+            request_options o = spec->request;
+            if (dl.resume) o.range.clear();
+            if (have > 0) {
+                o.range = std::to_string(have) + "-";
+                o.headers.emplace_back("If-Range", dl.if_range);
             }
+            transfer t(s, url, true);
+            t.configure("GET", {}, {}, o);
+            t.start();
+            std::optional<std::uint64_t> expected;  // the final file's size, when the response says
+            std::uint64_t size = 0;                 // of ".part" now
+            bool again = false;
+            for (;;) {
+                co_await transfer_awaiter(t);
+                // A failed transfer still writes what arrived before the failure, if it is kept.
+                const bool failed = t.done && t.result != CURLE_OK;
+                if (failed && !(dl.keep_partial && (out || !t.body.empty()))) t.throw_error();
+                if (!out) {
+                    // The final response's headers are known and nothing is written yet.
+                    long status = t.status_now();
+                    bool append = false;
+                    if (have > 0 && status == 206) {
+                        auto range = parse_content_range(t.headers);
+                        append = range && range->first == have;
+                        if (append) expected = range->total;
+                        else again = true;
+                    } else if (have > 0 && status == 416) {
+                        again = true;
+                    }
+                    if (again && failed) t.throw_error();
+                    if (again) break;
+                    if (status >= 400)
+                        throw error(error::reason::status, url, "HTTP status " + std::to_string(status), 0, status);
+                    auto length = content_length(t.headers);
+                    if (!expected && length) expected = append ? have + *length : *length;
+                    if (dl.max_bytes > 0 && expected && *expected > dl.max_bytes)
+                        throw_too_large(url, "a length of " + std::to_string(*expected) + " bytes", dl.max_bytes);
+                    size = append ? have : 0;
+                    result.resumed_from = size;
+                    if (dl.on_headers) dl.on_headers(status, t.headers);
+                    out = co_await fs::open(part, append ? "a" : "w");
+                }
+                std::string chunk = t.take_chunk();
+                if (!chunk.empty()) {
+                    size += chunk.size();
+                    if (dl.max_bytes > 0 && size > dl.max_bytes) throw_too_large(url, "the body", dl.max_bytes);
+                    co_await out->write(chunk);
+                    if (dl.on_progress) dl.on_progress(chunk.size());
+                } else if (failed) {
+                    t.throw_error();
+                } else if (t.done) {
+                    break;
+                }
+            }
+            if (again) {
+                have = 0;
+                continue;
+            }
+            co_await out->close();
+            if (expected && size != *expected) {
+                corrupt = true;
+                throw error(error::reason::transfer, url,
+                            "truncated: got " + std::to_string(size) + " of " + std::to_string(*expected) + " bytes");
+            }
+            auto rename = [part, path = spec->path] { std::filesystem::rename(part, path); };  // named: GCC 12
+            co_await to_thread(std::move(rename));
+            result.status = t.status;
+            result.url = t.final_url;
+            result.headers = std::move(t.headers);
+            result.bytes = size;
+            break;
         }
-        co_await out->close();
-        auto rename = [part, path] { std::filesystem::rename(part, path); };  // named: see src/fs/file.cpp on GCC 12
-        co_await to_thread(std::move(rename));
-    } catch (...) {
+    } catch (const error& e) {
         failure = std::current_exception();
+        keep = dl.keep_partial && !corrupt && e.kind() != error::reason::status && e.kind() != error::reason::too_large;
+        flush = keep;
+    } catch (...) {
+        failure = std::current_exception();  // cancellation, a weft timeout, a file error
+        keep = dl.keep_partial;
     }
     if (failure) {
-        // One unlink on the loop thread: the error path must not suspend (the task may be
-        // cancelled), and the ".part" file must not outlive the failure.
+        // Without `flush`, the error path does not suspend (the task may be cancelled): one
+        // unlink on the loop thread, and the ".part" file does not outlive the failure.
+        if (flush && out && out->is_open()) {
+            try {
+                co_await out->close();
+            } catch (const std::exception&) {
+                // the bytes already on disk stay a valid prefix
+            }
+        }
         out.reset();
-        remove_quietly(part);
+        if (!keep) remove_quietly(part);
         std::rethrow_exception(failure);
     }
-    result.status = t.status;
-    result.url = t.final_url;
-    result.path = path;
+    result.path = spec->path;
     co_return result;
 }
 

@@ -1,16 +1,23 @@
 // weft::http::server: HTTP/1.1 over weft::net streams, requests parsed by libhttp-parser.
 #include <weft/errors.hpp>
-#include <weft/fs.hpp>
 #include <weft/http/server.hpp>
 #include <weft/timeout.hpp>
+#include <weft/to_thread.hpp>
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <http_parser.h>
+#include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <charconv>
+#include <ctime>
+#include <functional>
 #include <limits>
 #include <optional>
 #include <system_error>
@@ -72,7 +79,75 @@ std::string mime_type(const std::filesystem::path& path) {
     return "application/octet-stream";
 }
 
+std::string strong_etag(std::string_view body) {
+    return fmt::format("\"{:x}-{:016x}\"", body.size(), std::hash<std::string_view>{}(body));
+}
+
+std::string http_date(std::time_t t) {
+    static constexpr const char* days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static constexpr const char* months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                             "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    std::tm tm{};
+    ::gmtime_r(&t, &tm);
+    return fmt::format("{}, {:02} {} {} {:02}:{:02}:{:02} GMT", days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon],
+                       tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
 namespace {
+
+// The value of header `name` (case-insensitive) among a reply's headers, or null.
+const std::string* find_header(const std::vector<std::pair<std::string, std::string>>& headers, std::string_view name) {
+    for (auto& [n, v] : headers)
+        if (n.size() == name.size() && ::strncasecmp(n.data(), name.data(), n.size()) == 0) return &v;
+    return nullptr;
+}
+
+// RFC 9110 §13.1.5: whether a Range request with this If-Range (if any) gets its range: an
+// entity tag must equal the representation's strong ETag, a date its Last-Modified exactly.
+bool if_range_holds(const std::optional<std::string>& if_range, const std::string& etag, const std::string* modified) {
+    if (!if_range) return true;
+    std::string_view v = *if_range;
+    if (v.starts_with("W/")) return false;
+    if (v.starts_with('"')) return !etag.starts_with("W/") && v == etag;
+    return modified && v == *modified;
+}
+
+// A file's bytes and validators, all from one open descriptor (on a pool thread).
+struct loaded_file {
+    std::string data;
+    std::string etag;
+    std::string last_modified;
+};
+
+loaded_file load_file(const std::filesystem::path& path) {
+    auto fail = [&](const char* what) {
+        throw std::filesystem::filesystem_error(what, path, std::error_code(errno, std::generic_category()));
+    };
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) fail("open");
+    struct closer {
+        int fd;
+        ~closer() { ::close(fd); }
+    } guard{fd};
+    struct stat st{};
+    if (::fstat(fd, &st) != 0) fail("stat");
+    loaded_file f;
+    f.data.resize(static_cast<std::size_t>(st.st_size));
+    std::size_t got = 0;
+    for (;;) {
+        if (got == f.data.size()) f.data.resize(got + 64 * 1024);  // the file grew
+        ssize_t n = ::read(fd, f.data.data() + got, f.data.size() - got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) fail("read");
+        if (n == 0) break;
+        got += static_cast<std::size_t>(n);
+    }
+    f.data.resize(got);
+    auto mtime_ns = static_cast<std::uint64_t>(st.st_mtim.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(st.st_mtim.tv_nsec);
+    f.etag = fmt::format("\"{:x}-{:x}\"", static_cast<std::uint64_t>(st.st_size), mtime_ns);
+    f.last_modified = http_date(st.st_mtim.tv_sec);
+    return f;
+}
 
 std::string percent_decode(std::string_view in) {
     std::string out;
@@ -308,8 +383,15 @@ task<void> exchange::respond(reply r) {
     std::string_view body = r.body;
     int status = r.status;
     std::string content_range;
+    std::string computed_etag;  // for a 200 body the handler gave no ETag
     if (status == 200 && get_like) {
-        if (auto h = request_.headers.get("range")) {
+        const std::string* etag = find_header(r.headers, "etag");
+        if (!etag) {
+            computed_etag = strong_etag(body);
+            etag = &computed_etag;
+        }
+        auto h = request_.headers.get("range");
+        if (h && if_range_holds(request_.headers.get("if-range"), *etag, find_header(r.headers, "last-modified"))) {
             bool unsatisfiable = false;
             if (auto range = parse_range(*h, body.size(), unsatisfiable)) {
                 status = 206;
@@ -327,6 +409,7 @@ task<void> exchange::respond(reply r) {
     if (!r.content_type.empty() && status != 416) out += fmt::format("Content-Type: {}\r\n", r.content_type);
     if (get_like && (status == 200 || status == 206)) out += "Accept-Ranges: bytes\r\n";
     if (!content_range.empty()) out += fmt::format("Content-Range: {}\r\n", content_range);
+    if (!computed_etag.empty() && status != 416) out += fmt::format("ETag: {}\r\n", computed_etag);
     for (auto& [name, value] : r.headers) out += fmt::format("{}: {}\r\n", name, value);
     if (close_) out += "Connection: close\r\n";
     else if (request_.http_major == 1 && request_.http_minor == 0) out += "Connection: keep-alive\r\n";
@@ -337,10 +420,11 @@ task<void> exchange::respond(reply r) {
 }
 
 task<void> exchange::send_file(std::filesystem::path file) {
-    std::string data;
+    loaded_file loaded;
     int status = 0;
     try {
-        data = co_await fs::read_all(file);
+        auto job = [file] { return load_file(file); };  // named: see src/fs/file.cpp on GCC 12
+        loaded = co_await to_thread(std::move(job));
     } catch (const std::filesystem::filesystem_error& e) {
         auto code = e.code();
         status = code == std::errc::no_such_file_or_directory || code == std::errc::is_a_directory ||
@@ -353,7 +437,9 @@ task<void> exchange::send_file(std::filesystem::path file) {
         reply answer{.status = status, .body = fmt::format("{} {}\n", status, reason_phrase(status))};
         co_await respond(std::move(answer));
     } else {
-        reply answer{.content_type = mime_type(file), .body = std::move(data)};
+        reply answer{.content_type = mime_type(file), .body = std::move(loaded.data)};
+        answer.headers.emplace_back("ETag", std::move(loaded.etag));
+        answer.headers.emplace_back("Last-Modified", std::move(loaded.last_modified));
         co_await respond(std::move(answer));
     }
 }

@@ -40,6 +40,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -94,13 +95,54 @@ struct request_options {
     std::string range{};
 };
 
+/// How `download` treats the ".part" file, limits and callbacks (the crawler's resume support).
+///
+/// Example:
+/// \code
+///   weft::http::download_options o{.resume = true, .if_range = saved_validator, .keep_partial = true};
+///   o.on_headers = [&](long, const weft::http::header_list& h) { saved_validator = weft::http::validator_of(h); };
+///   auto d = co_await session.download(url, "imgs/1.jpg", std::move(o));
+/// \endcode
+struct download_options {
+    /// If `path.part` exists with N > 0 bytes: ask for `Range: bytes=N-` with `If-Range: <if_range>`
+    /// (when `if_range` is empty, no Range is sent and the download restarts from 0). A 206 whose
+    /// Content-Range starts at N appends; a 200 (the server ignored Range or the validator
+    /// changed) truncates ".part" and starts over; a 416, or a 206 starting elsewhere, is
+    /// answered by one new request without Range. Replaces `request_options::range`.
+    bool resume = false;
+    /// The validator saved from the response that wrote ".part" (see `validator_of`).
+    std::string if_range{};
+    /// Fail with `http::error` (reason `too_large`) when the Content-Length (the Content-Range
+    /// total, resuming) or the bytes received exceed this (0: no limit).
+    std::uint64_t max_bytes = 0;
+    /// On a transfer failure (connect, reset, truncation, timeout, cancellation) keep
+    /// `path.part` for a later resume instead of removing it (buffered bytes are flushed first
+    /// where the task can still wait). Error statuses (>= 400), `too_large` and a file whose
+    /// size contradicts the response still remove it.
+    bool keep_partial = false;
+    /// Called on the loop once the final response's headers are known, before the first byte
+    /// is written (status, headers): save the ETag / Last-Modified here. Should not throw (an
+    /// exception fails the download).
+    std::function<void(long status, const header_list& headers)> on_headers{};
+    /// Called on the loop after each chunk is written, with the chunk's size (progress display).
+    std::function<void(std::uint64_t bytes)> on_progress{};
+};
+
 /// What `download` reports.
 struct download_result {
-    long status = 0;
+    long status = 0;              ///< of the final response (200, or 206 when resumed)
     std::string url{};            ///< after redirects
-    std::uint64_t bytes = 0;    ///< written to the file
+    std::uint64_t bytes = 0;      ///< the size of the final file
     std::filesystem::path path{};
+    std::uint64_t resumed_from = 0;  ///< bytes kept from an earlier ".part" (0: downloaded whole)
+    header_list headers{};        ///< of the final response
 };
+
+/// The validator to send as `If-Range` when resuming a download that these response headers
+/// began: the ETag when it is strong (a weak `W/` ETag cannot be used for If-Range), else
+/// Last-Modified, else "" (then resuming restarts from 0).
+/// Example: `opts.if_range = weft::http::validator_of(d.headers);`
+std::string validator_of(const header_list& headers);
 
 namespace detail {
 struct session_impl;
@@ -136,11 +178,19 @@ public:
                         std::string content_type = "application/x-www-form-urlencoded");
 
     /// Streams `url` into `path`: bytes go to `path` + ".part" through the thread pool, which
-    /// is renamed to `path` once complete. On any failure (error status ≥ 400, transfer error,
-    /// timeout, cancellation) the ".part" file is removed and `path` is untouched.
-    /// *Throws:* `http::error` (reason `status` for an error status), or the file error.
-    /// *Cancellation:* cancellable; nothing is left behind.
+    /// is renamed to `path` once complete and verified: when the response gives a length
+    /// (Content-Length, or the Content-Range total when resuming) the file must have exactly
+    /// that size. The body is saved as sent (no Accept-Encoding is offered, so lengths and
+    /// ranges count the file's own bytes). On any failure (error status ≥ 400, transfer
+    /// error, timeout, cancellation, wrong size) the ".part" file is removed and `path` is
+    /// untouched — unless `download_options::keep_partial` keeps it for a resume.
+    /// *Throws:* `http::error` (reason `status` for an error status, `transfer` for a wrong
+    /// size — "truncated: got X of Y bytes", `too_large` past `max_bytes`), or the file error.
+    /// *Cancellation:* cancellable; nothing is left behind (but ".part" with `keep_partial`).
     /// *Example:* `auto d = co_await session.download(url, "imgs/1.jpg");`
+    task<download_result> download(std::string url, std::filesystem::path path, request_options options,
+                                   download_options download);
+    task<download_result> download(std::string url, std::filesystem::path path, download_options download);
     task<download_result> download(std::string url, std::filesystem::path path, request_options options);
     task<download_result> download(std::string url, std::filesystem::path path);
 

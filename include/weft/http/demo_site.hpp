@@ -9,6 +9,14 @@
 /// (other images, links, scripts). Images are JPEG-headed bytes drawn from the seed.
 /// `/robots.txt` and `/manifest.json` (every image's path, size and SHA-256) complete it.
 ///
+/// With `messy` on, `/messy/index.html` also links to pages with the cases real sites throw at
+/// a crawler (`<base href>`, relative and protocol-relative URLs, `&amp;` in attributes,
+/// upper-case and unquoted attributes, `data-src` and `srcset`, percent-encoded and non-ASCII
+/// names, charsets declared only in the header or only in `<meta http-equiv>`, broken markup,
+/// redirect loops, 404s, redirects, hostile names, hotlink protection, robots.txt), each with
+/// machine-readable expectations (`messy_cases()`, and the manifest's `"messy"` list). These
+/// pages are answered at once, never with latency or faults.
+///
 /// Faults hit page and image requests at the given rates, each request drawing once from the
 /// seeded generator: 500/503 with Retry-After, 429 with Retry-After, connection reset mid-body,
 /// truncated body (Content-Length lies), a stall, a 302 redirect; with `hotlink_protection`
@@ -32,6 +40,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace weft::http {
@@ -60,13 +69,45 @@ struct demo_site_options {
     std::uint64_t seed = 1;
     demo_faults faults{};
     std::uint16_t port = 0;  ///< 0: a free port
+    /// Also serve the `/messy/` pages (see `demo_site::messy_cases()`); robots.txt then gains
+    /// `Disallow: /messy/private/`.
+    bool messy = false;
 };
 
 /// One image of the site, as listed in `/manifest.json`.
 struct demo_image {
-    std::string path{};    ///< "/uploads/allimg/..."
+    /// The request target, percent-encoded, with its query if any: "/uploads/allimg/...",
+    /// "/messy/img/%E5%9B%BE%E7%89%87.jpg", "/messy/img/pic.jpg?id=1".
+    std::string path{};
     std::size_t size = 0;
     std::string sha256{};  ///< lower-case hex
+};
+
+/// One image reference of a messy page and what a correct crawler does with it.
+///
+/// Example: `if (img.expect == "saved") EXPECT_EQ(sha256_of(saved_file), img.sha256);`
+struct messy_image {
+    /// Absolute, exactly as a correct crawler requests it: resolved against the page (and its
+    /// `<base href>`), entities decoded, non-ASCII characters percent-encoded as UTF-8.
+    std::string url{};
+    /// "saved", "failed" or "skipped".
+    std::string expect{};
+    /// What the case checks: "base href", "404", "too many redirects", "robots", ...
+    std::string why{};
+    /// SHA-256 (lower-case hex) of the bytes finally served (after redirects), for every image
+    /// served with 200: the "saved" ones and the one "skipped" by robots.txt (which
+    /// `--ignore-robots` saves); empty for the failures.
+    std::string sha256{};
+};
+
+/// One messy case: a page, the XPath that reaches its images, and the images.
+///
+/// Example: `for (auto& c : site.messy_cases()) crawl(c.page_url, c.select);`
+struct messy_case {
+    std::string name{};      ///< "base-href", "srcset", "hostile-names", ...
+    std::string page_url{};  ///< absolute
+    std::string select = "//img/@src";
+    std::vector<messy_image> images{};
 };
 
 namespace detail {
@@ -92,7 +133,7 @@ public:
     std::string url() const;
     /// The URL of page `n` (1-based): ".../4kmeinv/index.html" for 1, ".../index_N.html" after.
     std::string page_url(int n) const;
-    /// Every image, page by page.
+    /// Every image served with 200, as in the manifest: page by page, then the `/messy/` ones.
     const std::vector<demo_image>& images() const noexcept;
     /// The images shown on page `n` (1-based).
     std::vector<demo_image> images_on_page(int n) const;
@@ -100,6 +141,15 @@ public:
     const std::string& manifest() const noexcept;
     /// The underlying server (accept and request counters).
     const server& http_server() const noexcept;
+    /// The messy cases (empty unless `options.messy`), in the order `/messy/index.html` links
+    /// their pages. Two cases may share a page when they need different `select`s.
+    /// *Example:* `for (auto& c : site.messy_cases()) for (auto& i : c.images) check(i.url, i.expect);`
+    std::vector<messy_case> messy_cases() const;
+    /// How many requests (any method, any answer) arrived for `target`: an absolute URL of this
+    /// site or a path, with its query if any, percent-encoded or not (compared after
+    /// percent-decoding the path; the query as is).
+    /// *Example:* `EXPECT_EQ(site.requests_for(site.url() + "/messy/img/shared.jpg"), 1u);`
+    std::size_t requests_for(std::string_view target) const;
 
     /// Stops the site. Idempotent.
     void close();

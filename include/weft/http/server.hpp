@@ -5,7 +5,11 @@
 ///
 /// Requests are parsed by libhttp-parser. Connections are kept alive (HTTP/1.1 default,
 /// `Connection: keep-alive` for 1.0) and pipelined requests are answered in order. GET and
-/// HEAD get Range support (one range: 206 with Content-Range, 416 when unsatisfiable). A
+/// HEAD get Range support (one range: 206 with Content-Range, 416 when unsatisfiable) and
+/// validators for resuming downloads: a 200 body gets a strong ETag (the handler's own ETag
+/// header if it gives one, else `strong_etag(body)`; files: from size and mtime, plus
+/// Last-Modified), and a Range request with an `If-Range` that does not match them gets the
+/// whole body with 200 (RFC 9110 §13.1.5). A
 /// request that is malformed gets 400, one whose head is too large 431, one whose body is too
 /// large 413 — then the connection is closed; other connections are unaffected.
 ///
@@ -32,6 +36,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <ctime>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -71,6 +76,15 @@ std::string_view reason_phrase(int status) noexcept;
 /// "application/octet-stream"). Example: `weft::http::mime_type("a.html") == "text/html"`
 std::string mime_type(const std::filesystem::path& path);
 
+/// The strong ETag the server gives a generated 200 body that has none: a quoted hash of the
+/// bytes and their size (same bytes, same tag, across runs of the same build).
+/// Example: `r.headers.emplace_back("ETag", weft::http::strong_etag(body));`
+std::string strong_etag(std::string_view body);
+
+/// `t` as an HTTP date (IMF-fixdate, "Sun, 06 Nov 1994 08:49:37 GMT"), as in Last-Modified.
+/// Example: `weft::http::http_date(0) == "Thu, 01 Jan 1970 00:00:00 GMT"`
+std::string http_date(std::time_t t);
+
 namespace detail {
 struct server_state;
 }
@@ -86,13 +100,16 @@ public:
     /// The request.
     const http::request& request() const noexcept { return request_; }
 
-    /// Sends `r`, applying HEAD (no body) and, for a 200 answer to GET/HEAD, the request's
-    /// Range header (206/416). *Throws:* `std::system_error` if the peer went away.
+    /// Sends `r`, applying HEAD (no body) and, for a 200 answer to GET/HEAD, an ETag (when
+    /// `r.headers` has none: `strong_etag(r.body)`) and the request's Range header (206/416)
+    /// if its If-Range, if any, matches the ETag or the Last-Modified of `r.headers`.
+    /// *Throws:* `std::system_error` if the peer went away.
     /// *Cancellation:* cancellable (the connection is then closed).
     /// *Example:* `co_await ex.respond({.content_type = "text/html", .body = html});`
     task<void> respond(reply r);
-    /// Sends a file from disk (read through the thread pool), with its MIME type, Range and
-    /// HEAD handling; 404 if it does not exist.
+    /// Sends a file from disk (read through the thread pool), with its MIME type, an ETag
+    /// from its size and mtime, Last-Modified, Range/If-Range and HEAD handling; 404 if it
+    /// does not exist.
     /// *Example:* `co_await ex.send_file("www/index.html");`
     task<void> send_file(std::filesystem::path file);
 
