@@ -5,6 +5,14 @@
 
 #include <weft/aio.hpp>
 #include <weft/as_completed.hpp>
+#include <weft/crawl/crawler.hpp>
+#include <weft/crawl/extract.hpp>
+#include <weft/crawl/naming.hpp>
+#include <weft/crawl/politeness.hpp>
+#include <weft/crawl/report.hpp>
+#include <weft/crawl/robots.hpp>
+#include <weft/crawl/store.hpp>
+#include <weft/crawl/url.hpp>
 #include <weft/errors.hpp>
 #include <weft/event.hpp>
 #include <weft/event_loop.hpp>
