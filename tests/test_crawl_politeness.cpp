@@ -67,3 +67,14 @@ TEST(CrawlPacer, SuccessesRelaxBackToTheConfiguredDelay) {
     for (int i = 0; i < 50; ++i) pacer.succeeded();
     EXPECT_EQ(pacer.current_delay(), 100ms);
 }
+
+TEST(CrawlPacer, RobotsCrawlDelayRaisesTheFloor) {
+    host_pacer pacer(100ms);
+    pacer.require_delay(2s);
+    EXPECT_EQ(pacer.current_delay(), 2s);
+    pacer.require_delay(1s);  // never lowers it
+    EXPECT_EQ(pacer.current_delay(), 2s);
+    pacer.throttled(host_pacer::time_point{}, std::nullopt);
+    for (int i = 0; i < 50; ++i) pacer.succeeded();
+    EXPECT_EQ(pacer.current_delay(), 2s);
+}

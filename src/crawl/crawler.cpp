@@ -502,6 +502,7 @@ task<bool> engine::robots_allow(const std::string& url) {
                                  failed->retry_after.value_or(milliseconds(0)));
             co_await sleep(wait);
         }
+        if (auto delay = rules.crawl_delay()) h.pacer.require_delay(*delay);
         h.robots = std::move(rules);
         h.robots_ready.set();
     }

@@ -54,7 +54,7 @@ void host_pacer::throttled(time_point now, std::optional<milliseconds> retry_aft
 
 void host_pacer::succeeded() noexcept {
     if (current_ <= configured_) return;
-    current_ = std::max(configured_, current_ - current_ / 4);
+    current_ = std::max(configured_, current_ - (current_ - configured_) / 2);
     if (current_ - configured_ < milliseconds(10)) current_ = configured_;
 }
 

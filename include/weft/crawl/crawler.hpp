@@ -13,7 +13,8 @@
 /// stopped at any moment (Ctrl-C, kill -9, power loss) is finished by running it again: done
 /// files are not fetched again and partial ones resume with a Range request (If-Range).
 ///
-/// Politeness: robots.txt (RFC 9309) unless `ignore_robots`; a per-host delay with jitter;
+/// Politeness: robots.txt (RFC 9309, its Crawl-delay too) unless `ignore_robots`; a per-host
+/// delay with jitter;
 /// 429/503 slow the host down (adaptive) and `Retry-After` is always honoured; failed
 /// attempts (timeouts, resets, truncation, 408/429/5xx) are retried with capped exponential
 /// back-off and jitter. Each image is requested with its page as Referer.

@@ -14,6 +14,7 @@
 ///
 /// *Thread-safety:* plain values; one pacer per host, used from the crawler's loop.
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 #include <string_view>
@@ -37,8 +38,8 @@ std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view valu
 /// Each request books a start time: no earlier than the previous booking plus the current
 /// delay (drawn between 0.5× and 1.5× of it, as Scrapy's RANDOMIZE_DOWNLOAD_DELAY does), and no
 /// earlier than the end of a `Retry-After` pause. A throttling answer doubles the adaptive delay
-/// (from at least `min_backoff`, up to `max_delay`); each success shrinks it by a quarter
-/// until it is back at the configured delay.
+/// (from at least `min_backoff`, up to `max_delay`); each success halves what it adds to the
+/// configured delay, so a host that recovers is back at full speed after a few answers.
 ///
 /// Example: `weft::crawl::host_pacer pacer(0ms);  // no delay until the server pushes back`
 class host_pacer {
@@ -62,6 +63,13 @@ public:
     /// A request succeeded: relax the adaptive delay toward the configured one.
     /// Example: `pacer.succeeded();`
     void succeeded() noexcept;
+
+    /// Raises the configured delay to at least `delay` (robots.txt's Crawl-delay).
+    /// Example: `if (auto d = rules.crawl_delay()) pacer.require_delay(*d);`
+    void require_delay(std::chrono::milliseconds delay) noexcept {
+        configured_ = std::max(configured_, delay);
+        current_ = std::max(current_, configured_);
+    }
 
     /// The delay between requests now (configured plus adaptive).
     /// Example: `if (pacer.current_delay() > 1s) spdlog::info("host is throttling us");`
