@@ -211,6 +211,7 @@ struct work_item {
     std::string path;
     std::string validator;
     std::chrono::steady_clock::time_point started{};
+    int tries = 0;  // requests made for it in this run
 };
 
 work_item item_of(const url_record& r) {
@@ -220,6 +221,7 @@ work_item item_of(const url_record& r) {
 // What start-up reads and repairs, on the store's thread.
 struct startup_state {
     std::vector<url_record> pending;
+    std::unordered_map<std::string, std::string> saved_contents;  // SHA-256 -> path
     crawl_counts counts;
     std::vector<std::string> seed_hosts;
 };
@@ -286,6 +288,8 @@ private:
     std::deque<work_item> pages_, images_;
     std::unordered_set<std::string> seen_;
     std::unordered_set<std::string> seed_hosts_;
+    // --dedup-content: what is saved, checked and claimed on the loop in one step (no race).
+    std::unordered_map<std::string, std::string> saved_contents_;
     std::unordered_map<std::string, std::unique_ptr<host_info>> hosts_;
     std::size_t running_ = 0;  // worker tasks alive
     std::size_t awake_ = 0;    // of which not sleeping out a back-off
@@ -346,7 +350,10 @@ startup_state engine::open_state() {
                 continue;
             }
             (page ? s.counts.pages_done : s.counts.images_done)++;
-            if (!page) s.counts.images_already++;
+            if (!page) {
+                s.counts.images_already++;
+                if (!r.sha256.empty()) s.saved_contents.emplace(r.sha256, r.path);
+            }
         } else if (r.state == url_state::failed) {
             (page ? s.counts.pages_failed : s.counts.images_failed)++;
             reasons_[r.reason]++;
@@ -364,6 +371,7 @@ task<crawl_result> engine::run() {
     startup_state start = co_await opened;
     counts_ = start.counts;
     seed_hosts_.insert(start.seed_hosts.begin(), start.seed_hosts.end());
+    saved_contents_ = std::move(start.saved_contents);
     for (auto& r : start.pending) (r.kind == url_kind::page ? pages_ : images_).push_back(item_of(r));
 
     crawl_result result;
@@ -557,7 +565,9 @@ task<void> engine::record(const work_item& item, url_state state, const failure&
     r.sha256 = sha256;
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - item.started).count();
     if (observer_.on_outcome) observer_.on_outcome(r);
-    auto saved = on_store([r](store& db) {
+    bool requested = item.tries > 0;  // the last attempt (failed ones were noted as they failed)
+    auto saved = on_store([r, requested](store& db) {
+        if (requested) db.note_attempt(r.id, r.status, r.error);
         db.finish(r.id, r.state, r.status, r.bytes, r.reason, r.error, r.sha256, r.seconds);
     });
     co_await saved;
@@ -589,6 +599,7 @@ task<void> engine::crawl_page(work_item& item) {
     failure last;
     for (int attempt = 1;; ++attempt) {
         co_await pace(origin);
+        ++item.tries;
         std::optional<failure> failed;
         try {
             http::request_options ro;
@@ -687,6 +698,7 @@ task<void> engine::fetch_image(work_item& item) {
     failure last;
     for (int attempt = 1;; ++attempt) {
         co_await pace(origin);
+        ++item.tries;
         std::optional<failure> failed;
         try {
             http::request_options ro;
@@ -733,12 +745,11 @@ task<void> engine::fetch_image(work_item& item) {
     auto hashed = to_thread([target] { return sha256_of_file(target); });
     std::string digest = co_await std::move(hashed);
     if (o_.dedup_content) {
-        auto looked = on_store([digest](store& db) { return db.find_content(digest); });
-        std::optional<std::string> twin = co_await looked;
-        if (twin && *twin != item.path) {
+        auto [twin, first] = saved_contents_.try_emplace(digest, item.path);
+        if (!first && twin->second != item.path) {
             auto removed = to_thread([target] { fsys::remove(target); });
             co_await removed;
-            failure dup{.reason = "duplicate", .message = "same content as '" + *twin + "'", .status = saved->status};
+            failure dup{.reason = "duplicate", .message = "same content as '" + twin->second + "'", .status = saved->status};
             co_await record(item, url_state::skipped, dup, saved->bytes, digest);
             co_return;
         }
