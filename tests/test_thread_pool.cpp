@@ -6,7 +6,9 @@
 #include <pthread.h>
 #include <sys/resource.h>
 
+#include <array>
 #include <atomic>
+#include <cstdint>
 #include <functional>
 #include <latch>
 #include <memory>
@@ -215,6 +217,66 @@ TEST(ThreadPool, ManySubmittersFromManyThreads) {
         }
     }
     EXPECT_EQ(sum.load(), 4L * 2000 * 2001 / 2);
+}
+
+// A submit racing with shutdown either throws (and its call never runs) or returns a future
+// that shutdown(wait = true) completes: no job is stranded in a queue nobody drains.
+TEST(ThreadPool, SubmitRacingWithShutdownEitherThrowsOrRuns) {
+    for (int round = 0; round < 20; ++round) {
+        weft::thread_pool_executor pool{2};
+        std::atomic<long> ran{0};
+        std::vector<std::vector<weft::future<void>>> accepted(3);
+        std::latch started{3};
+        {
+            std::vector<std::jthread> submitters;
+            for (std::size_t t = 0; t < accepted.size(); ++t) {
+                submitters.emplace_back([&, t] {
+                    started.count_down();
+                    try {
+                        for (;;) accepted[t].push_back(pool.submit([&ran] { ran.fetch_add(1); }));
+                    } catch (const weft::invalid_state_error&) {  // shut down: stop submitting
+                    }
+                });
+            }
+            started.wait();
+            std::this_thread::sleep_for(1ms);
+            pool.shutdown(/*wait=*/true);
+        }
+        long total = 0;
+        for (auto& fs : accepted) {
+            for (auto& f : fs) {
+                ASSERT_TRUE(f.done());
+                EXPECT_FALSE(f.cancelled());
+                ++total;
+            }
+        }
+        EXPECT_EQ(ran.load(), total);
+    }
+}
+
+// Jobs come in every size: small ones from the per-thread block cache, large and over-aligned
+// ones from the global allocator; futures dropped early or late, on any thread.
+TEST(ThreadPool, CallablesOfEverySizeAndAlignment) {
+    weft::thread_pool_executor pool{2};
+    struct alignas(64) aligned {
+        int v;
+    };
+    std::array<char, 2000> big{};
+    big[1999] = 7;
+    std::vector<weft::future<int>> fs;
+    for (int i = 0; i < 3000; ++i) {
+        switch (i % 4) {
+            case 0: fs.push_back(pool.submit([i] { return i; })); break;
+            case 1: fs.push_back(pool.submit([big, i] { return big[1999] + i - 7; })); break;
+            case 2: fs.push_back(pool.submit([a = aligned{i}] {
+                        EXPECT_EQ(reinterpret_cast<std::uintptr_t>(&a) % 64, 0u);
+                        return a.v;
+                    }));
+                    break;
+            default: pool.submit([] { return 0; }); fs.push_back(pool.submit([i] { return i; })); break;
+        }
+    }
+    for (int i = 0; i < 3000; ++i) EXPECT_EQ(fs[std::size_t(i)].result(), i);
 }
 
 static double process_cpu_seconds() {

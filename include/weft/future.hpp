@@ -83,12 +83,18 @@ public:
     using callback = std::function<void(future_state_base&)>;
 
     future_state_base() = default;
+    /// Starts with `refs` references (a pool job holds one for its queue, one for its future).
+    explicit future_state_base(std::uint32_t refs) noexcept : refs_(refs) {}
     future_state_base(const future_state_base&) = delete;
     future_state_base& operator=(const future_state_base&) = delete;
 
     void add_ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
     void release() noexcept {
-        if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+        // Holding the only reference, nobody else can add one: free without a read-modify-write
+        // (the acquire load pairs with the release of every other holder's fetch_sub).
+        if (refs_.load(std::memory_order_acquire) == 1 || refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+            delete this;
+        }
     }
 
     status current_status() const noexcept {
@@ -137,6 +143,9 @@ template <class T>
 class future_state : public future_state_base {
 public:
     using stored = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
+
+    future_state() = default;
+    explicit future_state(std::uint32_t refs) noexcept : future_state_base(refs) {}
 
     /// Completes with a value. Throws invalid_state_error if already done.
     template <class... Args>

@@ -22,11 +22,13 @@
 #include <weft/errors.hpp>
 #include <weft/future.hpp>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <functional>
 #include <memory>
+#include <new>
 #include <optional>
 #include <ranges>
 #include <type_traits>
@@ -39,6 +41,14 @@ namespace detail {
 
 class pool_core;
 
+/// Memory for pool jobs. A job is usually allocated by the submitting thread and freed by the
+/// worker that ran it; freed blocks are cached per thread and handed back to the allocating
+/// side in batches, so the steady state calls neither malloc nor free (and never contends on
+/// glibc's arena locks). Blocks above a size limit, and every block in ASan builds, go to
+/// the global allocator.
+void* allocate_job_block(std::size_t size);
+void free_job_block(void* p, std::size_t size) noexcept;
+
 /// A queued call, as the pool's queues see it.
 class pool_job {
 public:
@@ -46,18 +56,35 @@ public:
     virtual void run() noexcept = 0;
     /// Cancels the future (the call never runs) and drops the job.
     virtual void cancel_and_drop() noexcept = 0;
+    /// Cancels the future if the call has not started, leaving the job queued (whoever pops
+    /// it drops it); false if it started already.
+    virtual bool cancel_pending() noexcept = 0;
 
-    pool_job* next = nullptr;  // link in the injection queue
+    std::atomic<pool_job*> next{nullptr};  // link in the injection queue
 
 protected:
+    pool_job() = default;
     ~pool_job() = default;
 };
 
 /// A call and the shared state of its future, in one allocation.
 template <class R, class Fn>
 class pool_task final : public future_state<R>, public pool_job {
+    static constexpr bool cached = alignof(Fn) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__;
+
 public:
-    explicit pool_task(Fn&& fn) : fn_(std::move(fn)) {}
+    /// Starts with two references: one for the queue (dropped by run/cancel_and_drop), one
+    /// for the future that submit returns.
+    explicit pool_task(Fn&& fn) : future_state<R>(2), fn_(std::move(fn)) {}
+
+    static void* operator new(std::size_t size) {
+        if constexpr (cached) return allocate_job_block(size);
+        else return ::operator new(size, std::align_val_t(alignof(pool_task)));
+    }
+    static void operator delete(void* p, [[maybe_unused]] std::size_t size) noexcept {
+        if constexpr (cached) free_job_block(p, size);
+        else ::operator delete(p, std::align_val_t(alignof(pool_task)));
+    }
 
     void run() noexcept override {
         bool started = false;
@@ -83,6 +110,7 @@ public:
         fn_.reset();  // free what the call captured before the future is released
         this->release();
     }
+    bool cancel_pending() noexcept override { return this->cancel(); }
     void cancel_and_drop() noexcept override {
         this->cancel();
         fn_.reset();
@@ -131,14 +159,8 @@ public:
             return std::invoke(std::move(fn), std::move(args)...);
         };
         auto* job = new detail::pool_task<R, decltype(call)>(std::move(call));
-        job->add_ref();  // one reference for the queue, one for the future
         future<R> result{detail::state_ref<detail::future_state<R>>(job)};
-        try {
-            schedule(job);
-        } catch (...) {
-            job->cancel_and_drop();
-            throw;
-        }
+        schedule(job);  // on failure, the queue's reference is dropped already
         return result;
     }
 
@@ -181,6 +203,7 @@ public:
     std::size_t max_workers() const noexcept;
 
 private:
+    /// Queues `job`, or drops it (cancelling its future) and throws if the pool is shut down.
     void schedule(detail::pool_job* job);
 
     std::unique_ptr<detail::pool_core> core_;

@@ -3,16 +3,24 @@
 // Queues: every worker owns a fixed-size Chase-Lev deque (owner pushes/pops at the bottom,
 // thieves take from the top; all index operations are seq_cst, which gives the StoreLoad
 // ordering the algorithm needs without stand-alone fences). Calls submitted from outside the
-// pool, and a worker's overflow, go to a global injection queue: a mutex-protected intrusive
-// list that workers drain in batches, so its lock is taken about once per batch on the
-// consumer side.
+// pool, and a worker's overflow, go to a global injection queue: an intrusive multi-producer
+// list (Vyukov's), where a push is one exchange and one store and takes no lock; workers
+// take turns as its consumer under a mutex they only try_lock on the hot path, and move a
+// batch into their deque each time.
 //
 // Sleeping: a worker that finds nothing is "searching" for a bounded spin, then registers as
 // a sleeper and waits on the `epoch_` futex. A producer publishes its job with a seq_cst
 // store, then wakes one sleeper only if no worker is searching. The worker re-checks every
-// queue after registering as a sleeper and before sleeping, and a wake bumps the epoch it
-// sleeps on, so a job is never left behind with every worker asleep (Dekker-style argument:
-// either the producer sees the sleeper, or the sleeper's re-check sees the job).
+// queue (taking the consumer mutex, not trying it) after registering as a sleeper and before
+// sleeping, and a wake bumps the epoch it sleeps on, so a job is never left behind with every
+// worker asleep (Dekker-style argument: either the producer sees the sleeper, or the
+// sleeper's re-check sees the job).
+//
+// Shutdown: a submit re-reads the state after its push; if the pool began shutting down
+// meanwhile, it cancels its job (unless a worker already started it) and throws, so a job is
+// either run or cancelled, never stranded with workers gone.
+//
+// Job memory: see allocate_job_block below.
 
 #include <weft/thread_pool_executor.hpp>
 
@@ -95,35 +103,202 @@ private:
     alignas(64) std::array<std::atomic<pool_job*>, capacity> slots_{};
 };
 
-// The global FIFO for calls submitted from outside the pool.
+// The global FIFO for calls submitted from outside the pool: any thread pushes without a
+// lock; one consumer at a time pops (holding `consumer_mutex`).
 class injection_queue {
 public:
-    void push(pool_job* job) noexcept {
-        job->next = nullptr;
-        if (tail_) tail_->next = job;
-        else head_ = job;
-        tail_ = job;
-        size_.store(size_.load(std::memory_order_relaxed) + 1, std::memory_order_seq_cst);
-    }
-    pool_job* pop() noexcept {
-        pool_job* job = head_;
-        if (!job) return nullptr;
-        head_ = job->next;
-        if (!head_) tail_ = nullptr;
-        size_.store(size_.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
-        return job;
-    }
-    std::size_t size_hint() const noexcept { return size_.load(std::memory_order_seq_cst); }
+    injection_queue() noexcept : head_(&stub_), tail_(&stub_) {}
+    injection_queue(const injection_queue&) = delete;
+    injection_queue& operator=(const injection_queue&) = delete;
 
-    std::mutex mutex;  // guards head_, tail_ and the writes of size_
+    // Any thread. Ends with a seq_cst store: the caller's later seq_cst loads (of the sleeper
+    // counts, of the pool state) cannot move before the job is reachable.
+    void push(pool_job* job) noexcept {
+        job->next.store(nullptr, std::memory_order_relaxed);
+        pool_job* prev = tail_.exchange(job, std::memory_order_seq_cst);
+        prev->next.store(job, std::memory_order_seq_cst);
+    }
+    // Consumer only. nullptr if empty, or if the next job's push is between its two steps
+    // (that pusher then notifies the pool after its second step).
+    pool_job* pop() noexcept {
+        pool_job* head = head_;
+        pool_job* next = head->next.load(std::memory_order_seq_cst);
+        if (head == &stub_) {
+            if (!next) return nullptr;
+            head_ = head = next;
+            next = next->next.load(std::memory_order_seq_cst);
+        }
+        if (next) {
+            head_ = next;
+            return head;
+        }
+        if (head != tail_.load(std::memory_order_seq_cst)) return nullptr;
+        push(&stub_);  // head is the last job: put the stub behind it to detach it
+        next = head->next.load(std::memory_order_seq_cst);
+        if (!next) return nullptr;
+        head_ = next;
+        return head;
+    }
+    // Consumer only: true if no job is queued and no push is in progress.
+    bool empty() const noexcept {
+        return head_ == &stub_ && tail_.load(std::memory_order_seq_cst) == &stub_;
+    }
+    // Any thread, a hint: false if a job may be queued.
+    bool looks_empty() const noexcept { return tail_.load(std::memory_order_seq_cst) == &stub_; }
+
+    std::mutex consumer_mutex;
 
 private:
-    pool_job* head_ = nullptr;
-    pool_job* tail_ = nullptr;
-    std::atomic<std::size_t> size_{0};
+    struct stub_job final : pool_job {
+        void run() noexcept override {}
+        void cancel_and_drop() noexcept override {}
+        bool cancel_pending() noexcept override { return false; }
+    };
+
+    stub_job stub_;
+    pool_job* head_;  // consumer's end
+    alignas(64) std::atomic<pool_job*> tail_;  // producers' end
 };
 
+// ---- Job memory -------------------------------------------------------------------------
+//
+// Size classes of 16 bytes up to 512. Each thread keeps a free list per class; a thread that
+// frees more than it allocates (a worker) publishes batches of 32 blocks to a process-wide
+// stack per class, and a thread that runs dry (a submitter) adopts every published batch at
+// once. The global stacks are only pushed to (CAS) and emptied whole (exchange), so they
+// have no ABA problem. They hold at most global_limit blocks per class; beyond that, and
+// after a thread's cache was destroyed at thread exit, blocks go back to the global allocator.
+
+#if defined(__SANITIZE_ADDRESS__)
+#define WEFT_JOB_CACHE 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define WEFT_JOB_CACHE 0
+#endif
+#endif
+#ifndef WEFT_JOB_CACHE
+#define WEFT_JOB_CACHE 1  // ASan builds use malloc for every job, so it sees every use after free
+#endif
+
+constexpr std::size_t job_granule = 16;
+constexpr std::size_t job_largest = 512;
+constexpr std::size_t job_classes = job_largest / job_granule;
+constexpr std::uint32_t job_batch = 32;
+constexpr std::uint32_t job_local_limit = 2 * job_batch;
+constexpr std::size_t job_global_limit = 1 << 18;
+
+constexpr std::size_t job_class(std::size_t size) noexcept { return (size + job_granule - 1) / job_granule - 1; }
+constexpr std::size_t job_class_bytes(std::size_t c) noexcept { return (c + 1) * job_granule; }
+
+struct job_block {
+    job_block* next;        // within a thread's list, or within a batch
+    job_block* next_batch;  // on a global stack: the batch below (set on a batch's first block)
+    std::uint32_t count;    // on a batch's first block: its number of blocks
+};
+static_assert(sizeof(job_block) <= job_granule * 2);
+
+struct job_class_stack {
+    alignas(64) std::atomic<job_block*> batches{nullptr};
+    std::atomic<std::size_t> blocks{0};  // approximate, for the limit
+};
+job_class_stack job_stacks[job_classes];
+
+void publish_batch(std::size_t c, job_block* batch, std::uint32_t count) noexcept {
+    auto& stack = job_stacks[c];
+    if (stack.blocks.load(std::memory_order_relaxed) >= job_global_limit) {
+        while (batch) ::operator delete(std::exchange(batch, batch->next));
+        return;
+    }
+    stack.blocks.fetch_add(count, std::memory_order_relaxed);
+    batch->count = count;
+    job_block* top = stack.batches.load(std::memory_order_relaxed);
+    do {
+        batch->next_batch = top;
+    } while (!stack.batches.compare_exchange_weak(top, batch, std::memory_order_release, std::memory_order_relaxed));
+}
+
+struct job_cache {
+    struct list {
+        job_block* head;
+        job_block* spare_batches;  // adopted from the global stack, not yet opened
+        std::uint32_t count;       // blocks in head's list
+    };
+    list lists[job_classes];
+    bool closed;
+    bool drainer_armed;
+};
+constinit thread_local job_cache local_jobs{};
+
+// Returns the thread's cached blocks when the thread exits (a trivially destructible
+// job_cache stays usable for frees from later thread_local destructors: they bypass it).
+struct job_cache_drainer {
+    void arm() noexcept {}
+    ~job_cache_drainer() {
+        local_jobs.closed = true;
+        for (std::size_t c = 0; c < job_classes; ++c) {
+            auto& l = local_jobs.lists[c];
+            if (l.head) publish_batch(c, std::exchange(l.head, nullptr), l.count);
+            while (job_block* batch = l.spare_batches) {
+                l.spare_batches = batch->next_batch;
+                publish_batch(c, batch, batch->count);
+            }
+            l.count = 0;
+        }
+    }
+};
+thread_local job_cache_drainer job_drainer;
+
 }  // namespace
+
+void* allocate_job_block(std::size_t size) {
+    if (!WEFT_JOB_CACHE || size > job_largest) return ::operator new(size);
+    const std::size_t c = job_class(size);
+    auto& l = local_jobs.lists[c];
+    if (!l.head) {
+        if (!l.spare_batches && !local_jobs.closed) {
+            if (job_stacks[c].batches.load(std::memory_order_relaxed)) {
+                l.spare_batches = job_stacks[c].batches.exchange(nullptr, std::memory_order_acquire);
+                std::size_t adopted = 0;
+                for (job_block* batch = l.spare_batches; batch; batch = batch->next_batch) adopted += batch->count;
+                job_stacks[c].blocks.fetch_sub(adopted, std::memory_order_relaxed);
+            }
+            if (!local_jobs.drainer_armed && l.spare_batches) {
+                local_jobs.drainer_armed = true;
+                job_drainer.arm();  // constructs the thread_local: it empties this cache at thread exit
+            }
+        }
+        job_block* batch = l.spare_batches;
+        if (!batch) return ::operator new(job_class_bytes(c));
+        l.spare_batches = batch->next_batch;
+        l.head = batch;
+        l.count = batch->count;
+    }
+    job_block* b = l.head;
+    l.head = b->next;
+    --l.count;
+    return b;
+}
+
+void free_job_block(void* p, std::size_t size) noexcept {
+    if (!WEFT_JOB_CACHE || size > job_largest || local_jobs.closed) return ::operator delete(p);
+    const std::size_t c = job_class(size);
+    auto& l = local_jobs.lists[c];
+    if (!local_jobs.drainer_armed) {
+        local_jobs.drainer_armed = true;
+        job_drainer.arm();
+    }
+    auto* b = static_cast<job_block*>(p);
+    b->next = l.head;
+    l.head = b;
+    if (++l.count < job_local_limit) return;
+    // Publish the newest job_batch blocks; keep the rest.
+    job_block* last = b;
+    for (std::uint32_t i = 1; i < job_batch; ++i) last = last->next;
+    l.head = last->next;
+    last->next = nullptr;
+    l.count -= job_batch;
+    publish_batch(c, b, job_batch);
+}
 
 class pool_core {
 public:
@@ -168,7 +343,7 @@ public:
     // cancelled rather than leaked with its waiters hanging.
     ~pool_core() {
         {
-            std::lock_guard lock(inject_.mutex);
+            std::lock_guard lock(inject_.consumer_mutex);
             while (pool_job* job = inject_.pop()) job->cancel_and_drop();
         }
         for (auto& w : workers_) {
@@ -176,28 +351,34 @@ public:
         }
     }
 
+    // Takes over the queue's reference to `job`: on failure it is cancelled and dropped.
     void schedule(pool_job* job) {
+        if (state_.load(std::memory_order_acquire) != thread_pool_executor::state::running) {
+            job->cancel_and_drop();
+            throw_closed();
+        }
         worker* self = current_worker;
-        if (self && self->pool == this) {
-            if (state_.load(std::memory_order_acquire) != thread_pool_executor::state::running) throw_closed();
-            if (!self->deque.push(job)) push_injected(job);
-        } else {
-            push_injected(job);
+        if (!self || self->pool != this || !self->deque.push(job)) inject_.push(job);
+        // Both pushes end with a seq_cst store, so this load sees a shutdown that began before
+        // the job became visible; the workers may then have missed it (see the file comment).
+        if (state_.load(std::memory_order_seq_cst) != thread_pool_executor::state::running) {
+            // A worker still running drops it, or ~pool_core does. If a worker started it
+            // already, it runs to completion and the submit stands.
+            if (job->cancel_pending()) throw_closed();
+            return;
         }
         notify_after_push();
     }
 
     void begin_shutdown(bool cancel_futures) {
-        {
-            std::lock_guard lock(inject_.mutex);
-            auto expected = thread_pool_executor::state::running;
-            state_.compare_exchange_strong(expected, thread_pool_executor::state::shutting_down);
-        }
+        auto expected = thread_pool_executor::state::running;
+        state_.compare_exchange_strong(expected, thread_pool_executor::state::shutting_down,
+                                       std::memory_order_seq_cst);
         if (cancel_futures) {
             for (;;) {
                 pool_job* job;
                 {
-                    std::lock_guard lock(inject_.mutex);
+                    std::lock_guard lock(inject_.consumer_mutex);
                     job = inject_.pop();
                 }
                 if (!job) break;
@@ -227,6 +408,8 @@ public:
 private:
     static constexpr int spin_rounds = 64;
     static constexpr int yield_rounds = 16;
+    static constexpr std::size_t inject_batch = 32;
+    static_assert(inject_batch <= work_deque::capacity);
 
     [[noreturn]] void throw_closed() const {
         auto s = state_.load(std::memory_order_acquire);
@@ -234,13 +417,7 @@ private:
                                   (s == thread_pool_executor::state::shutting_down ? "shutting_down" : "shut_down"));
     }
 
-    void push_injected(pool_job* job) {
-        std::lock_guard lock(inject_.mutex);
-        if (state_.load(std::memory_order_relaxed) != thread_pool_executor::state::running) throw_closed();
-        inject_.push(job);
-    }
-
-    // The push ended with a seq_cst store (the deque's bottom, or the injection queue's size),
+    // The push ended with a seq_cst store (the deque's bottom, or the injection queue's link),
     // so these seq_cst loads cannot be ordered before it (no stand-alone fence: TSan lacks them).
     void notify_after_push() noexcept {
         if (searching_.load(std::memory_order_seq_cst) == 0 && sleepers_.load(std::memory_order_seq_cst) > 0) {
@@ -256,48 +433,46 @@ private:
         futex_wake(epoch_, INT_MAX);
     }
 
-    // A job from the injection queue (moving a batch into w's deque) or stolen from a peer.
-    pool_job* take_shared(worker& w) noexcept {
-        if (inject_.size_hint() > 0) {
-            pool_job* first = nullptr;
-            std::size_t moved = 0;
-            {
-                std::lock_guard lock(inject_.mutex);
-                std::size_t n = inject_.size_hint();
-                std::size_t batch = std::clamp<std::size_t>(n / workers_.size(), 1, work_deque::capacity / 2);
-                first = inject_.pop();
-                for (std::size_t i = 1; first && i < batch; ++i) {
-                    pool_job* job = inject_.pop();
-                    if (!job) break;
-                    if (!w.deque.push(job)) {  // cannot happen: the batch fits; keep it anyway
+    // A job from the injection queue (moving a batch of up to inject_batch jobs into w's
+    // deque) or stolen from a peer. `blocking`: wait for the injection queue's consumer mutex
+    // instead of trying it, and report in `drained` whether every queue was seen empty
+    // (with no push in progress) — the check a worker makes before it sleeps or exits.
+    pool_job* take_shared(worker& w, bool blocking = false, bool* drained = nullptr) noexcept {
+        bool inject_empty = true;
+        if (blocking || !inject_.looks_empty()) {
+            std::unique_lock lock(inject_.consumer_mutex, std::defer_lock);
+            if (blocking) lock.lock();
+            else if (!lock.try_lock()) inject_empty = false;  // another worker is taking a batch
+            if (lock.owns_lock()) {
+                pool_job* first = inject_.pop();
+                std::size_t moved = 0;
+                for (pool_job* job; first && moved + 1 < inject_batch && (job = inject_.pop());) {
+                    if (!w.deque.push(job)) {  // not expected: the owner looks here with an empty deque
                         inject_.push(job);
                         break;
                     }
                     ++moved;
                 }
+                if (!first) inject_empty = inject_.empty();
+                lock.unlock();
+                if (moved > 0) notify_after_push();
+                if (first) return first;
             }
-            if (moved > 0) notify_after_push();
-            if (first) return first;
         }
         std::size_t n = workers_.size();
         w.rng ^= w.rng << 13;
         w.rng ^= w.rng >> 17;
         w.rng ^= w.rng << 5;
         std::size_t start = w.rng % n;
+        bool deques_empty = true;
         for (std::size_t i = 0; i < n; ++i) {
             worker& victim = *workers_[(start + i) % n];
             if (&victim == &w) continue;
             if (pool_job* job = victim.deque.steal()) return job;
+            if (!victim.deque.empty()) deques_empty = false;
         }
+        if (drained) *drained = inject_empty && deques_empty;
         return nullptr;
-    }
-
-    bool any_work_visible() const noexcept {
-        if (inject_.size_hint() > 0) return true;
-        for (auto& w : workers_) {
-            if (!w->deque.empty()) return true;
-        }
-        return false;
     }
 
     // Searches, spins, parks. nullptr: the pool is shutting down and no work is left.
@@ -307,7 +482,7 @@ private:
             for (int round = 0; round < spin_rounds + yield_rounds; ++round) {
                 if (pool_job* job = take_shared(w)) {
                     if (searching_.fetch_sub(1, std::memory_order_seq_cst) == 1 &&
-                        sleepers_.load(std::memory_order_seq_cst) > 0 && any_work_visible()) {
+                        sleepers_.load(std::memory_order_seq_cst) > 0 && !w.deque.empty()) {
                         wake_one();  // the last searcher found work: there may be more
                     }
                     return job;
@@ -321,17 +496,23 @@ private:
             sleepers_.fetch_add(1, std::memory_order_seq_cst);
             std::uint32_t epoch = epoch_.load(std::memory_order_seq_cst);
             searching_.fetch_sub(1, std::memory_order_seq_cst);
-            if (pool_job* job = take_shared(w)) {
-                sleepers_.fetch_sub(1, std::memory_order_seq_cst);
-                return job;
+            bool drained = false;
+            pool_job* job = take_shared(w, true, &drained);
+            if (!job) {
+                if (state_.load(std::memory_order_seq_cst) == thread_pool_executor::state::running) {
+                    futex_wait(epoch_, epoch, nullptr);
+                } else if (!drained) {
+                    // Shutting down, and work is in flight elsewhere (a push half done, a job
+                    // being stolen): look again soon rather than wait for a wake that may not come.
+                    auto soon = std::chrono::steady_clock::now() + std::chrono::milliseconds(1);
+                    futex_wait(epoch_, epoch, &soon);
+                } else {
+                    sleepers_.fetch_sub(1, std::memory_order_seq_cst);
+                    return nullptr;
+                }
             }
-            if (state_.load(std::memory_order_acquire) != thread_pool_executor::state::running &&
-                !any_work_visible()) {
-                sleepers_.fetch_sub(1, std::memory_order_seq_cst);
-                return nullptr;
-            }
-            futex_wait(epoch_, epoch, nullptr);
             sleepers_.fetch_sub(1, std::memory_order_seq_cst);
+            if (job) return job;
         }
     }
 
