@@ -8,12 +8,14 @@
 #include <weft/http/demo_site.hpp>
 
 #include <gtest/gtest.h>
+
 #include <openssl/evp.h>
 #include <rapidjson/document.h>
 
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -115,7 +117,9 @@ std::multiset<std::string> hashes_of(const std::map<std::string, std::string>& f
 // A `weft` process; stdout and stderr go to files of a temporary directory.
 class weft_process {
 public:
-    explicit weft_process(std::vector<std::string> args) {
+    // `file_size_limit` > 0: the child runs under RLIMIT_FSIZE (writes past it fail with EFBIG,
+    // SIGXFSZ ignored), which stands in for a full disk.
+    explicit weft_process(std::vector<std::string> args, rlim_t file_size_limit = 0) {
         int out = ::open((logs_ / "stdout").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
         int err = ::open((logs_ / "stderr").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
         posix_spawn_file_actions_t actions;
@@ -126,7 +130,22 @@ public:
         std::vector<char*> argv;
         for (auto& a : args) argv.push_back(a.data());
         argv.push_back(nullptr);
+        // Limits and ignored signals are inherited: set them around the spawn, then restore.
+        rlimit saved{};
+        ::getrlimit(RLIMIT_FSIZE, &saved);
+        struct sigaction ignore{}, previous{};
+        ignore.sa_handler = SIG_IGN;
+        if (file_size_limit > 0) {
+            rlimit limited = saved;
+            limited.rlim_cur = file_size_limit;
+            ::setrlimit(RLIMIT_FSIZE, &limited);
+            ::sigaction(SIGXFSZ, &ignore, &previous);
+        }
         if (::posix_spawn(&pid_, WEFT_CLI_PATH, &actions, nullptr, argv.data(), environ) != 0) pid_ = -1;
+        if (file_size_limit > 0) {
+            ::setrlimit(RLIMIT_FSIZE, &saved);
+            ::sigaction(SIGXFSZ, &previous, nullptr);
+        }
         posix_spawn_file_actions_destroy(&actions);
         ::close(out);
         ::close(err);
@@ -183,8 +202,8 @@ struct run_result {
     std::string out, err;
 };
 
-run_result run_weft(std::vector<std::string> args, std::chrono::milliseconds limit = 60s) {
-    weft_process p(std::move(args));
+run_result run_weft(std::vector<std::string> args, std::chrono::milliseconds limit = 60s, rlim_t file_size_limit = 0) {
+    weft_process p(std::move(args), file_size_limit);
     run_result r;
     if (!p.started()) {
         r.err = "cannot spawn " WEFT_CLI_PATH;
@@ -700,4 +719,23 @@ TEST(CrawlCli, HostPathLayoutAndContentDedup) {
     std::size_t duplicates = 0;
     for (auto& [url, rec] : rep.urls) duplicates += rec.outcome == "skipped" && rec.reason == "duplicate";
     EXPECT_EQ(duplicates, a.gallery().size());
+}
+
+// A full disk (stood in for by a file size limit below one image): the crawl stops with a
+// clear error and exit 1, keeps its state, and a rerun with room finishes byte-exact.
+TEST(CrawlCli, FullDiskStopsCleanlyAndTheRerunFinishes) {
+    auto options = small_gallery();
+    options.image_bytes = 256 * 1024;
+    site_thread s(options);
+    temp_dir tmp;
+    fs::path dir = tmp / "imgs";
+    auto args = crawl_args({pages_glob(s)}, dir, {"--match", "/uploads/allimg/", "-j", "4"});
+    auto full = run_weft(args, 60s, 128 * 1024);
+    EXPECT_EQ(full.status, 1) << describe(full);
+    EXPECT_NE(full.err.find("File too large"), std::string::npos) << describe(full);
+    EXPECT_LT(saved_files(dir).size(), 30u);
+    auto again = run_weft(args);
+    ASSERT_EQ(again.status, 0) << describe(again);
+    expect_gallery_saved(s, dir);
+    EXPECT_EQ(count_part_files(dir), 0u);
 }

@@ -136,11 +136,12 @@ failure from_status(const http::response& r) {
     return f;
 }
 
-// Errors that end the whole crawl: the output cannot be written any more.
+// Errors that end the whole crawl: the output cannot be written any more (EFBIG: a file
+// size limit, which ends every later file too).
 bool fatal_io(const std::system_error& e) {
     int code = e.code().value();
     return e.code().category() == std::generic_category() &&
-           (code == ENOSPC || code == EDQUOT || code == EROFS || code == EACCES || code == EPERM);
+           (code == ENOSPC || code == EDQUOT || code == EFBIG || code == EROFS || code == EACCES || code == EPERM);
 }
 
 std::string sha256_of_file(const fsys::path& path) {
