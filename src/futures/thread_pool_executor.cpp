@@ -481,9 +481,12 @@ private:
             searching_.fetch_add(1, std::memory_order_seq_cst);
             for (int round = 0; round < spin_rounds + yield_rounds; ++round) {
                 if (pool_job* job = take_shared(w)) {
+                    // The last searcher found work: there may be more, in any queue (a
+                    // producer skipped its wake because we were searching), so hand the
+                    // search on to a sleeper, as Tokio does.
                     if (searching_.fetch_sub(1, std::memory_order_seq_cst) == 1 &&
-                        sleepers_.load(std::memory_order_seq_cst) > 0 && !w.deque.empty()) {
-                        wake_one();  // the last searcher found work: there may be more
+                        sleepers_.load(std::memory_order_seq_cst) > 0) {
+                        wake_one();
                     }
                     return job;
                 }
@@ -511,7 +514,12 @@ private:
                     return nullptr;
                 }
             }
-            sleepers_.fetch_sub(1, std::memory_order_seq_cst);
+            // Found on the way to sleep: a producer may have skipped its wake because we were
+            // still counted as searching, so pass the search on (as above).
+            if (sleepers_.fetch_sub(1, std::memory_order_seq_cst) > 1 && job &&
+                searching_.load(std::memory_order_seq_cst) == 0) {
+                wake_one();
+            }
             if (job) return job;
         }
     }
