@@ -16,7 +16,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # peers the benchmarks measure against (same run, same machine)
   libasio-dev libtbb-dev libconcurrentqueue-dev python3 nginx-light python3-aiohttp python3-uvloop curl
-  python3-requests python3-aiofiles wget2 aria2
+  python3-requests python3-aiofiles wget2 aria2 time
 )
 
 missing=()

@@ -7,7 +7,8 @@
 // outcome is recorded), except for cancellation.
 //
 // State: every write goes to the SQLite store on ONE dedicated thread (so the loop never
-// blocks on disk, and writes are applied in the order they were made). The order that makes
+// blocks on disk, and writes are applied in the order they were made); writes nobody waits
+// for (outcomes, attempts, validators) are grouped, one transaction per batch. The order that makes
 // a kill -9 at any moment safe: a page's new URLs are committed before the page is marked
 // done; an image's file is renamed from ".part" only once complete, and a pending image whose
 // final file exists at start-up was therefore completed (names are reserved per record).
@@ -269,8 +270,10 @@ private:
     task<bool> robots_allow(const std::string& url);
     task<void> pace(const std::string& origin);
     task<void> retry_wait(work_item& item, int attempt, const failure& f);
-    task<void> record(const work_item& item, url_state state, const failure& f, std::uint64_t bytes,
-                      std::string_view sha256);
+    void record(const work_item& item, url_state state, const failure& f, std::uint64_t bytes,
+                std::string_view sha256);
+    void write_later(std::function<void(store&)> op);
+    task<void> flush_writes();
     host_info& host(const std::string& origin);
     void add_found(const std::vector<std::string>& urls, url_kind kind, int depth, const std::string& referer,
                    std::vector<std::pair<std::string, int>>& fresh);
@@ -285,6 +288,12 @@ private:
     std::shared_ptr<const std::regex> regex_, match_;
     std::unique_ptr<store> store_;
     thread_pool_executor db_thread_{1};
+    // Writes nobody waits for, committed in order, a batch per SQLite transaction (group
+    // commit: one WAL append and lock round for many records).
+    std::vector<std::function<void(store&)>> writes_;
+    bool flushing_ = false;
+    aio::event writes_idle_;
+    std::optional<task_handle<void>> flusher_;
 
     std::deque<work_item> pages_, images_;
     std::unordered_set<std::string> seen_;
@@ -384,6 +393,7 @@ task<crawl_result> engine::run() {
     }
     ticking.cancel();
     // Every write made so far reaches the database before the records are read back.
+    if (flushing_) co_await writes_idle_.wait();
     auto records = on_store([](store& db) { return db.all(); });
     result.records = co_await records;
     result.counts = counts_;
@@ -459,15 +469,7 @@ task<void> engine::work(work_item item) {
     } catch (const std::exception& e) {  // one URL's trouble (a name, a file) is not the crawl's
         crashed = failure{.reason = "error", .message = e.what()};
     }
-    if (crashed) {
-        std::optional<std::string> unrecorded;
-        try {
-            co_await record(item, url_state::failed, *crashed, 0, "");
-        } catch (const std::exception& e) {
-            unrecorded = e.what();
-        }
-        if (unrecorded && fatal_.empty()) fatal_ = "cannot record the crawl's state: " + *unrecorded;
-    }
+    if (crashed) record(item, url_state::failed, *crashed, 0, "");
 }
 
 task<void> engine::pace(const std::string& origin) {
@@ -523,10 +525,7 @@ task<void> engine::retry_wait(work_item& item, int attempt, const failure& f) {
                          f.retry_after.value_or(milliseconds(0)));
     ++counts_.retries;
     if (observer_.on_retry) observer_.on_retry(item.url, attempt, f.reason, wait);
-    auto noted = on_store([id = item.id, status = f.status, message = f.message](store& db) {
-        db.note_attempt(id, status, message);
-    });
-    (void)noted;  // applied in order on the store's thread; nothing to wait for
+    write_later([id = item.id, status = f.status, message = f.message](store& db) { db.note_attempt(id, status, message); });
     --awake_;
     wake();
     struct rouse {
@@ -536,8 +535,8 @@ task<void> engine::retry_wait(work_item& item, int attempt, const failure& f) {
     co_await sleep(wait);
 }
 
-task<void> engine::record(const work_item& item, url_state state, const failure& f, std::uint64_t bytes,
-                          std::string_view sha256) {
+void engine::record(const work_item& item, url_state state, const failure& f, std::uint64_t bytes,
+                    std::string_view sha256) {
     bool page = item.kind == url_kind::page;
     switch (state) {
     case url_state::done: (page ? counts_.pages_done : counts_.images_done)++; break;
@@ -567,11 +566,42 @@ task<void> engine::record(const work_item& item, url_state state, const failure&
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - item.started).count();
     if (observer_.on_outcome) observer_.on_outcome(r);
     bool requested = item.tries > 0;  // the last attempt (failed ones were noted as they failed)
-    auto saved = on_store([r, requested](store& db) {
+    write_later([r, requested](store& db) {
         if (requested) db.note_attempt(r.id, r.status, r.error);
         db.finish(r.id, r.state, r.status, r.bytes, r.reason, r.error, r.sha256, r.seconds);
     });
-    co_await saved;
+}
+
+void engine::write_later(std::function<void(store&)> op) {
+    writes_.push_back(std::move(op));
+    if (flushing_) return;
+    flushing_ = true;
+    writes_idle_.clear();
+    flusher_ = create_task(flush_writes(), "crawl-store");
+}
+
+task<void> engine::flush_writes() {
+    while (!writes_.empty()) {
+        auto batch = std::make_shared<std::vector<std::function<void(store&)>>>(std::move(writes_));
+        writes_.clear();
+        auto committed = on_store([batch](store& db) {
+            db.transaction([&] {
+                for (auto& op : *batch) op(db);
+            });
+        });
+        std::optional<std::string> failed;
+        try {
+            co_await std::move(committed);
+        } catch (const std::exception& e) {
+            failed = e.what();
+        }
+        if (failed && fatal_.empty()) {
+            fatal_ = "cannot record the crawl's state: " + *failed;
+            wake();
+        }
+    }
+    flushing_ = false;
+    writes_idle_.set();
 }
 
 void engine::add_found(const std::vector<std::string>& urls, url_kind kind, int depth, const std::string& referer,
@@ -592,7 +622,7 @@ void engine::add_found(const std::vector<std::string>& urls, url_kind kind, int 
 task<void> engine::crawl_page(work_item& item) {
     if (!co_await robots_allow(item.url)) {
         const failure disallowed{.reason = "robots", .message = "disallowed by robots.txt"};
-        co_await record(item, url_state::skipped, disallowed, 0, "");
+        record(item, url_state::skipped, disallowed, 0, "");
         co_return;
     }
     std::string origin = split_url(item.url).origin;
@@ -623,7 +653,7 @@ task<void> engine::crawl_page(work_item& item) {
         co_await retry_wait(item, attempt, *failed);
     }
     if (!page) {
-        co_await record(item, url_state::failed, last, 0, "");
+        record(item, url_state::failed, last, 0, "");
         co_return;
     }
 
@@ -637,7 +667,7 @@ task<void> engine::crawl_page(work_item& item) {
         unparsable = failure{.reason = "unparsable", .message = e.what(), .status = page->status()};
     }
     if (unparsable) {
-        co_await record(item, url_state::failed, *unparsable, page->body().size(), "");
+        record(item, url_state::failed, *unparsable, page->body().size(), "");
         co_return;
     }
     std::vector<std::pair<std::string, int>> new_images, new_pages;
@@ -667,13 +697,13 @@ task<void> engine::crawl_page(work_item& item) {
     }
     wake();
     const failure none{.status = page->status()};
-    co_await record(item, url_state::done, none, page->body().size(), "");
+    record(item, url_state::done, none, page->body().size(), "");
 }
 
 task<void> engine::fetch_image(work_item& item) {
     if (!co_await robots_allow(item.url)) {
         const failure disallowed{.reason = "robots", .message = "disallowed by robots.txt"};
-        co_await record(item, url_state::skipped, disallowed, 0, "");
+        record(item, url_state::skipped, disallowed, 0, "");
         co_return;
     }
     if (item.path.empty()) {
@@ -685,7 +715,7 @@ task<void> engine::fetch_image(work_item& item) {
     }
     if (!is_confined(item.path)) {  // a guard: local_name never produces such a name
         const failure unsafe{.reason = "bad name", .message = "unsafe file name '" + item.path + "'"};
-        co_await record(item, url_state::failed, unsafe, 0, "");
+        record(item, url_state::failed, unsafe, 0, "");
         co_return;
     }
     fsys::path target = o_.out_dir / item.path;
@@ -713,8 +743,7 @@ task<void> engine::fetch_image(work_item& item) {
                 std::string v = http::validator_of(headers);
                 if (v == item.validator) return;
                 item.validator = v;
-                auto noted = on_store([id = item.id, v](store& db) { db.set_validator(id, v); });
-                (void)noted;
+                write_later([id = item.id, v](store& db) { db.set_validator(id, v); });
             };
             dopt.on_progress = [this](std::uint64_t n) { counts_.bytes += n; };
             auto got = session_.download(item.url, target, std::move(ro), std::move(dopt));
@@ -739,7 +768,7 @@ task<void> engine::fetch_image(work_item& item) {
         co_await retry_wait(item, attempt, *failed);
     }
     if (!saved) {
-        co_await record(item, url_state::failed, last, 0, "");
+        record(item, url_state::failed, last, 0, "");
         co_return;
     }
 
@@ -751,12 +780,12 @@ task<void> engine::fetch_image(work_item& item) {
             auto removed = to_thread([target] { fsys::remove(target); });
             co_await removed;
             failure dup{.reason = "duplicate", .message = "same content as '" + twin->second + "'", .status = saved->status};
-            co_await record(item, url_state::skipped, dup, saved->bytes, digest);
+            record(item, url_state::skipped, dup, saved->bytes, digest);
             co_return;
         }
     }
     const failure none{.status = saved->status};
-    co_await record(item, url_state::done, none, saved->bytes, digest);
+    record(item, url_state::done, none, saved->bytes, digest);
 }
 
 task<crawl_result> run_engine(std::unique_ptr<engine> e) { co_return co_await e->run(); }

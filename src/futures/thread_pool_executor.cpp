@@ -318,7 +318,8 @@ public:
         }
     };
 
-    explicit pool_core(std::size_t n) {
+    explicit pool_core(std::size_t n)
+        : max_searchers_(static_cast<int>(std::max<std::size_t>(1, std::min<std::size_t>(n, hardware_threads()) / 2))) {
         if (n == 0) throw std::invalid_argument("thread_pool_executor: max_workers must be greater than 0");
         workers_.reserve(n);
         for (std::size_t i = 0; i < n; ++i) {
@@ -478,8 +479,11 @@ private:
     // Searches, spins, parks. nullptr: the pool is shutting down and no work is left.
     pool_job* find_work(worker& w) noexcept {
         for (;;) {
-            searching_.fetch_add(1, std::memory_order_seq_cst);
-            for (int round = 0; round < spin_rounds + yield_rounds; ++round) {
+            // At most half the CPUs spin looking for work (as Tokio bounds its searchers); the
+            // others park at once, so a pool with more workers than cores (to_thread's default
+            // is cores + 4) does not burn them spinning and yielding.
+            int rounds = searching_.fetch_add(1, std::memory_order_seq_cst) < max_searchers_ ? spin_rounds + yield_rounds : 0;
+            for (int round = 0; round < rounds; ++round) {
                 if (pool_job* job = take_shared(w)) {
                     // The last searcher found work: there may be more, in any queue (a
                     // producer skipped its wake because we were searching), so hand the
@@ -544,6 +548,9 @@ private:
 
     std::vector<std::unique_ptr<worker>> workers_;
     injection_queue inject_;
+    static std::size_t hardware_threads() noexcept { return std::max(1u, std::thread::hardware_concurrency()); }
+
+    const int max_searchers_;
     alignas(64) std::atomic<int> searching_{0};
     alignas(64) std::atomic<int> sleepers_{0};
     alignas(64) std::atomic<std::uint32_t> epoch_{0};
