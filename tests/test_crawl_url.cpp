@@ -131,6 +131,18 @@ TEST(UrlHost, LowerCaseHostOrEmpty) {
     EXPECT_EQ(url_host("/relative/path"), "");
 }
 
+TEST(SplitOrigin, OriginWithPortAndPathWithQuery) {
+    auto a = weft::crawl::split_origin("http://A.org/x/y.jpg?s=1#frag");
+    EXPECT_EQ(a.origin, "http://a.org:80");
+    EXPECT_EQ(a.path_and_query, "/x/y.jpg?s=1");
+    auto b = weft::crawl::split_origin("https://127.0.0.1:8443");
+    EXPECT_EQ(b.origin, "https://127.0.0.1:8443");
+    EXPECT_EQ(b.path_and_query, "/");
+    auto bad = weft::crawl::split_origin("not a url");
+    EXPECT_TRUE(bad.origin.empty());
+    EXPECT_TRUE(bad.path_and_query.empty());
+}
+
 TEST(ExpandUrlGlob, NoGlobGivesItself) {
     EXPECT_THAT(expand_url_glob("http://h/a.jpg?x=1"), ElementsAre("http://h/a.jpg?x=1"));
 }

@@ -56,34 +56,6 @@ int crawl_result::exit_status() const noexcept {
 
 namespace {
 
-// "scheme://host:port" and "/path?query" of an absolute URL (robots.txt is per origin).
-struct url_parts {
-    std::string origin;
-    std::string path_and_query;
-};
-
-url_parts split_url(const std::string& url) {
-    CURLU* u = curl_url();
-    if (!u) throw std::bad_alloc();
-    struct guard {
-        CURLU* u;
-        ~guard() { curl_url_cleanup(u); }
-    } g{u};
-    if (curl_url_set(u, CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) return {};
-    auto part = [&](CURLUPart which, unsigned flags) {
-        char* text = nullptr;
-        std::string out;
-        if (curl_url_get(u, which, &text, flags) == CURLUE_OK && text) out = text;
-        curl_free(text);
-        return out;
-    };
-    url_parts p;
-    p.origin = part(CURLUPART_SCHEME, 0) + "://" + part(CURLUPART_HOST, 0) + ":" + part(CURLUPART_PORT, CURLU_DEFAULT_PORT);
-    p.path_and_query = part(CURLUPART_PATH, 0);
-    if (std::string q = part(CURLUPART_QUERY, 0); !q.empty()) p.path_and_query += "?" + q;
-    return p;
-}
-
 bool transient_status(long status) { return status == 408 || status == 429 || status >= 500; }
 
 // Reasons a later run should try again (the rest are final: 404, robots, redirect loop, ...).
@@ -269,6 +241,7 @@ private:
     task<void> fetch_image(work_item& item);
     task<bool> robots_allow(const std::string& url);
     task<void> pace(const std::string& origin);
+    bool settle_attempt(const std::string& origin, int attempt, const std::optional<failure>& failed, failure& last);
     task<void> retry_wait(work_item& item, int attempt, const failure& f);
     void record(const work_item& item, url_state state, const failure& f, std::uint64_t bytes,
                 std::string_view sha256);
@@ -481,7 +454,7 @@ task<void> engine::pace(const std::string& origin) {
 
 task<bool> engine::robots_allow(const std::string& url) {
     if (o_.ignore_robots) co_return true;
-    url_parts parts = split_url(url);
+    url_split parts = split_origin(url);
     host_info& h = host(parts.origin);
     if (!h.robots && h.robots_loading) co_await h.robots_ready.wait();
     if (!h.robots) {
@@ -518,6 +491,20 @@ task<bool> engine::robots_allow(const std::string& url) {
         h.robots_ready.set();
     }
     co_return h.robots->allowed(parts.path_and_query);
+}
+
+// Tells the host's pacer how an attempt went (a 429/503 slows the host down); true when the
+// failure is worth another attempt. `last` keeps the failure for the record.
+bool engine::settle_attempt(const std::string& origin, int attempt, const std::optional<failure>& failed,
+                            failure& last) {
+    host_info& h = host(origin);
+    if (!failed) {
+        h.pacer.succeeded();
+        return false;
+    }
+    if (failed->status == 429 || failed->status == 503) h.pacer.throttled(event_loop::current()->time(), failed->retry_after);
+    last = *failed;
+    return failed->transient && attempt <= o_.retries && fatal_.empty();
 }
 
 task<void> engine::retry_wait(work_item& item, int attempt, const failure& f) {
@@ -625,7 +612,7 @@ task<void> engine::crawl_page(work_item& item) {
         record(item, url_state::skipped, disallowed, 0, "");
         co_return;
     }
-    std::string origin = split_url(item.url).origin;
+    std::string origin = split_origin(item.url).origin;
     std::shared_ptr<const http::response> page;
     failure last;
     for (int attempt = 1;; ++attempt) {
@@ -642,14 +629,7 @@ task<void> engine::crawl_page(work_item& item) {
         } catch (const http::error& e) {
             failed = classify(e);
         }
-        host_info& h = host(origin);
-        if (!failed) {
-            h.pacer.succeeded();
-            break;
-        }
-        if (failed->status == 429 || failed->status == 503) h.pacer.throttled(event_loop::current()->time(), failed->retry_after);
-        last = *failed;
-        if (!failed->transient || attempt > o_.retries) break;
+        if (!settle_attempt(origin, attempt, failed, last)) break;
         co_await retry_wait(item, attempt, *failed);
     }
     if (!page) {
@@ -724,7 +704,7 @@ task<void> engine::fetch_image(work_item& item) {
         co_await made;
     }
 
-    std::string origin = split_url(item.url).origin;
+    std::string origin = split_origin(item.url).origin;
     std::optional<http::download_result> saved;
     failure last;
     for (int attempt = 1;; ++attempt) {
@@ -757,14 +737,7 @@ task<void> engine::fetch_image(work_item& item) {
                 wake();
             }
         }
-        host_info& h = host(origin);
-        if (!failed) {
-            h.pacer.succeeded();
-            break;
-        }
-        if (failed->status == 429 || failed->status == 503) h.pacer.throttled(event_loop::current()->time(), failed->retry_after);
-        last = *failed;
-        if (!failed->transient || attempt > o_.retries || !fatal_.empty()) break;
+        if (!settle_attempt(origin, attempt, failed, last)) break;
         co_await retry_wait(item, attempt, *failed);
     }
     if (!saved) {

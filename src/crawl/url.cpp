@@ -218,6 +218,18 @@ std::string url_host(std::string_view absolute_url) {
     return lowered(get_part(u.get(), CURLUPART_HOST).value_or(""));
 }
 
+url_split split_origin(std::string_view absolute_url) {
+    url_handle u = new_url();
+    if (curl_url_set(u.get(), CURLUPART_URL, std::string(absolute_url).c_str(), 0) != CURLUE_OK) return {};
+    url_split out;
+    out.origin = get_part(u.get(), CURLUPART_SCHEME).value_or("") + "://" +
+                 lowered(get_part(u.get(), CURLUPART_HOST).value_or("")) + ":" +
+                 get_part(u.get(), CURLUPART_PORT, CURLU_DEFAULT_PORT).value_or("");
+    out.path_and_query = get_part(u.get(), CURLUPART_PATH).value_or("/");
+    if (auto query = get_part(u.get(), CURLUPART_QUERY); query && !query->empty()) out.path_and_query += "?" + *query;
+    return out;
+}
+
 namespace {
 
 // curl's URL globbing, parsed into a sequence of alternatives (a literal is one alternative).

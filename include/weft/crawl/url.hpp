@@ -63,6 +63,20 @@ std::string normalize_url(std::string_view absolute_url);
 /// Example: `url_host("https://CDN.Example.org:8443/x.jpg") == "cdn.example.org"`
 std::string url_host(std::string_view absolute_url);
 
+/// An absolute URL cut where robots.txt and politeness need it: the origin
+/// ("scheme://host:port", port always written) and the path with its query.
+///
+/// Example: `split_origin("http://a.org/x/y.jpg?s=1")` gives `{"http://a.org:80", "/x/y.jpg?s=1"}`
+struct url_split {
+    std::string origin{};
+    std::string path_and_query{};
+};
+
+/// Splits an absolute http(s) URL (see `url_split`); both parts empty when it cannot be parsed.
+/// *Throws:* only `std::bad_alloc`. *Thread-safety:* safe to call from any thread.
+/// Example: `auto [origin, path] = weft::crawl::split_origin(url);`
+url_split split_origin(std::string_view absolute_url);
+
 /// Expands curl's URL globbing (curl(1), "URL globbing"): numeric ranges `[1-10]`,
 /// zero-padded ranges `[001-100]` (padded to the width of the first number when it starts
 /// with 0), letter ranges `[a-z]` / `[A-Z]`, a step `[1-100:10]` / `[a-z:2]`, sets
