@@ -739,3 +739,12 @@ TEST(CrawlCli, FullDiskStopsCleanlyAndTheRerunFinishes) {
     expect_gallery_saved(s, dir);
     EXPECT_EQ(count_part_files(dir), 0u);
 }
+
+// A host that is down is an error, not a skip: robots.txt cannot be read, so nothing is
+// fetched (RFC 9309), and the crawl says why and exits 1.
+TEST(CrawlCli, UnreachableHostIsAFailureNamingRobotsTxt) {
+    temp_dir tmp;
+    auto r = run_weft(crawl_args({"http://127.0.0.1:1/gallery.html"}, tmp / "imgs", {"--retries", "0"}), 30s);
+    EXPECT_EQ(r.status, 1) << describe(r);
+    EXPECT_NE(r.err.find("http://127.0.0.1:1/robots.txt unreachable"), std::string::npos) << describe(r);
+}

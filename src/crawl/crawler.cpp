@@ -60,8 +60,8 @@ bool transient_status(long status) { return status == 408 || status == 429 || st
 
 // Reasons a later run should try again (the rest are final: 404, robots, redirect loop, ...).
 bool transient_reason(const std::string& reason) {
-    static const std::unordered_set<std::string> transient{"timeout", "connect", "reset", "truncated",
-                                                           "transfer", "interrupted", "disk"};
+    static const std::unordered_set<std::string> transient{"timeout", "connect", "reset", "truncated", "transfer",
+                                                           "interrupted", "disk", "robots.txt unreachable"};
     if (transient.count(reason)) return true;
     long status = std::atol(reason.c_str());
     return status > 0 && transient_status(status);
@@ -166,6 +166,7 @@ struct host_info {
     explicit host_info(milliseconds delay) : pacer(delay) {}
     host_pacer pacer;
     std::optional<robots_rules> robots;
+    std::string robots_error;  // why robots.txt could not be read (then everything is refused)
     bool robots_loading = false;
     aio::event robots_ready;
 };
@@ -240,6 +241,7 @@ private:
     task<void> crawl_page(work_item& item);
     task<void> fetch_image(work_item& item);
     task<bool> robots_allow(const std::string& url);
+    void refuse_by_robots(const work_item& item);
     task<void> pace(const std::string& origin);
     bool settle_attempt(const std::string& origin, int attempt, const std::optional<failure>& failed, failure& last);
     task<void> retry_wait(work_item& item, int attempt, const failure& f);
@@ -477,8 +479,11 @@ task<bool> engine::robots_allow(const std::string& url) {
                 failed = classify(e);
             }
             if (!failed) break;
-            if (attempt > o_.retries) {
+            if (!failed->transient || attempt > o_.retries) {
                 rules = robots_rules::disallow_all();  // RFC 9309 §2.3.1.4: unreachable means disallowed
+                std::string_view why = failed->message;
+                if (why.starts_with(robots_url + ": ")) why.remove_prefix(robots_url.size() + 2);  // named already
+                h.robots_error = robots_url + " unreachable (" + std::string(why) + ")";
                 break;
             }
             if (failed->status == 429 || failed->status == 503) host(parts.origin).pacer.throttled(event_loop::current()->time(), failed->retry_after);
@@ -491,6 +496,19 @@ task<bool> engine::robots_allow(const std::string& url) {
         h.robots_ready.set();
     }
     co_return h.robots->allowed(parts.path_and_query);
+}
+
+// Records a URL robots.txt keeps us from: skipped when the rules say so, failed when
+// robots.txt itself could not be read (a host that is down is an error, not a skip).
+void engine::refuse_by_robots(const work_item& item) {
+    const std::string& unreachable = host(split_origin(item.url).origin).robots_error;
+    if (unreachable.empty()) {
+        const failure disallowed{.reason = "robots", .message = "disallowed by robots.txt"};
+        record(item, url_state::skipped, disallowed, 0, "");
+    } else {
+        const failure refused{.reason = "robots.txt unreachable", .message = unreachable};
+        record(item, url_state::failed, refused, 0, "");
+    }
 }
 
 // Tells the host's pacer how an attempt went (a 429/503 slows the host down); true when the
@@ -608,8 +626,7 @@ void engine::add_found(const std::vector<std::string>& urls, url_kind kind, int 
 
 task<void> engine::crawl_page(work_item& item) {
     if (!co_await robots_allow(item.url)) {
-        const failure disallowed{.reason = "robots", .message = "disallowed by robots.txt"};
-        record(item, url_state::skipped, disallowed, 0, "");
+        refuse_by_robots(item);
         co_return;
     }
     std::string origin = split_origin(item.url).origin;
@@ -682,8 +699,7 @@ task<void> engine::crawl_page(work_item& item) {
 
 task<void> engine::fetch_image(work_item& item) {
     if (!co_await robots_allow(item.url)) {
-        const failure disallowed{.reason = "robots", .message = "disallowed by robots.txt"};
-        record(item, url_state::skipped, disallowed, 0, "");
+        refuse_by_robots(item);
         co_return;
     }
     if (item.path.empty()) {
