@@ -138,6 +138,12 @@ std::string sha256_of_file(const fsys::path& path) {
     return out;
 }
 
+// Reserves the file name of image `id` (numbered when taken); on the store's thread.
+std::string reserve_name(store& db, std::int64_t id, const std::string& url, layout how) {
+    fsys::path base = local_name(url, how);
+    return db.reserve_path(id, [&](int k) { return numbered_name(base, k).string(); });
+}
+
 // What a page yields, computed on a worker thread (decoding and parsing are CPU work).
 struct page_links {
     std::vector<std::string> images;
@@ -672,16 +678,33 @@ task<void> engine::crawl_page(work_item& item) {
     add_found(found.pages, url_kind::page, item.depth + 1, item.url, new_pages);
     // The page's finds are committed before the page is marked done (see the file comment).
     std::string referer = page->url();
-    auto added = on_store([&new_images, &new_pages, &referer](store& db) {
+    // Fresh images get their file names reserved in the same transaction (no store round trip
+    // per image later). The lambda owns its data: a cancelled page may not wait for the job.
+    auto added = on_store([new_images = std::move(new_images), new_pages = std::move(new_pages), referer,
+                           how = o_.file_layout](store& db) {
         std::vector<url_record> out;
         db.transaction([&] {
+            auto remember = [&](std::int64_t id, const std::string& url, url_kind kind, int depth) {
+                url_record r;
+                r.id = id;
+                r.url = url;
+                r.kind = kind;
+                r.depth = depth;
+                r.referer = referer;
+                if (kind == url_kind::image) {
+                    try {
+                        r.path = reserve_name(db, id, url, how);
+                    } catch (const std::invalid_argument&) {
+                        // no usable name: fetch_image tries again and records why
+                    }
+                }
+                out.push_back(std::move(r));
+            };
             for (auto& [url, depth] : new_images) {
-                auto [id, fresh] = db.add(url, url_kind::image, depth, referer);
-                if (fresh) out.push_back(*db.find(id));
+                if (auto [id, fresh] = db.add(url, url_kind::image, depth, referer); fresh) remember(id, url, url_kind::image, depth);
             }
             for (auto& [url, depth] : new_pages) {
-                auto [id, fresh] = db.add(url, url_kind::page, depth, referer);
-                if (fresh) out.push_back(*db.find(id));
+                if (auto [id, fresh] = db.add(url, url_kind::page, depth, referer); fresh) remember(id, url, url_kind::page, depth);
             }
         });
         return out;
@@ -704,8 +727,7 @@ task<void> engine::fetch_image(work_item& item) {
     }
     if (item.path.empty()) {
         auto reserved = on_store([id = item.id, url = item.url, how = o_.file_layout](store& db) {
-            fsys::path base = local_name(url, how);
-            return db.reserve_path(id, [&](int k) { return numbered_name(base, k).string(); });
+            return reserve_name(db, id, url, how);
         });
         item.path = co_await reserved;
     }
