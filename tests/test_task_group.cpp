@@ -278,3 +278,37 @@ TEST(TaskGroup, ChildErrorsAreNotLoggedAsNeverRetrieved) {
 }
 
 }  // namespace
+
+namespace {
+
+// A value that counts how many of it exist (a finished task keeps its result while held).
+struct counted {
+    static inline int alive = 0;
+    counted() { ++alive; }
+    counted(const counted&) { ++alive; }
+    counted(counted&&) noexcept { ++alive; }
+    counted& operator=(const counted&) = default;
+    counted& operator=(counted&&) noexcept = default;
+    ~counted() { --alive; }
+};
+
+weft::task<counted> make_counted() { co_return counted{}; }
+
+}  // namespace
+
+TEST(TaskGroup, FinishedChildrenAreNotKeptByALongLivedGroup) {
+    counted::alive = 0;
+    weft::run(
+        []() -> weft::task<> {
+            weft::task_group group;
+            for (int i = 0; i < 5000; ++i) {
+                group.create_task(make_counted());
+                if (i % 100 == 99) co_await weft::sleep(0ms);  // let the batch finish
+            }
+            // Without dropping finished children, all 5000 results would still be held here.
+            EXPECT_LT(counted::alive, 300);
+            co_await group.join();
+        }(),
+        virtual_time);
+    EXPECT_EQ(counted::alive, 0);
+}

@@ -61,6 +61,10 @@ public:
         if (state_ == state::aborting || state_ == state::joined) {
             throw invalid_state_error(std::string("task_group::create_task() on a group that is ") + state_name());
         }
+        // Finished children are dropped now and then (as asyncio's TaskGroup discards them), so
+        // a long-lived group that spawns a task per item holds the running ones, not every one.
+        // Not while joining: join's waiter points at the children it waits for.
+        if (state_ == state::open && children_.size() >= 2 * running_ + 64) forget_finished();
         auto handle = weft::create_task(std::move(t), std::move(name));
         auto& child = children_.emplace_back(this, handle);
         handle.state_ptr()->add_listener(&child.listener);
@@ -131,6 +135,17 @@ private:
             abort();
         } else if (t.cancelled()) {
             t.mark_retrieved();
+        }
+    }
+    // Their outcome is accounted for already (child_done ran when each finished).
+    void forget_finished() noexcept {
+        for (auto it = children_.begin(); it != children_.end();) {
+            if (it->handle.done()) {
+                detail::task_state_base::remove_listener(&it->listener);
+                it = children_.erase(it);
+            } else {
+                ++it;
+            }
         }
     }
     void abort() {
