@@ -1,6 +1,8 @@
 // weft::http::client_session against weft's own server and demo site, on loopback only.
 // Options with strings are named before a co_await: GCC 12 destroys a braced temporary with a
 // non-trivial destructor in a co_await full-expression twice.
+#include "http_test_support.hpp"
+
 #include <weft/gather.hpp>
 #include <weft/http/client_session.hpp>
 #include <weft/http/demo_site.hpp>
@@ -54,18 +56,7 @@ std::filesystem::path temp_dir(const std::string& name) {
     return dir;
 }
 
-// Expects `t` to throw http::error with `why`; returns the error's message.
-template <class T>
-weft::task<std::string> expect_error(weft::task<T> t, http::error::reason why) {
-    try {
-        co_await std::move(t);
-    } catch (const http::error& e) {
-        EXPECT_EQ(static_cast<int>(e.kind()), static_cast<int>(why)) << e.what();
-        co_return std::string(e.what());
-    }
-    ADD_FAILURE() << "no http::error thrown";
-    co_return std::string();
-}
+using weft_test::expect_error;
 
 }  // namespace
 

@@ -3,6 +3,8 @@
 // server on loopback, including handlers that misbehave on purpose.
 // Options with strings or callbacks are named before a co_await: GCC 12 destroys a braced
 // temporary with a non-trivial destructor in a co_await full-expression twice.
+#include "http_test_support.hpp"
+
 #include <weft/http/client_session.hpp>
 #include <weft/http/demo_site.hpp>
 #include <weft/http/server.hpp>
@@ -154,17 +156,7 @@ struct origin {
     }
 };
 
-// Expects `t` to throw http::error with `why`; returns the error's message.
-weft::task<std::string> expect_error(weft::task<http::download_result> t, http::error::reason why) {
-    try {
-        co_await std::move(t);
-    } catch (const http::error& e) {
-        EXPECT_EQ(static_cast<int>(e.kind()), static_cast<int>(why)) << e.what();
-        co_return std::string(e.what());
-    }
-    ADD_FAILURE() << "no http::error thrown";
-    co_return std::string();
-}
+using weft_test::expect_error;
 
 }  // namespace
 

@@ -256,7 +256,7 @@ private:
     void write_later(std::function<void(store&)> op);
     task<void> flush_writes();
     host_info& host(const std::string& origin);
-    void add_found(const std::vector<std::string>& urls, url_kind kind, int depth, const std::string& referer,
+    void add_found(const std::vector<std::string>& urls, url_kind kind, int depth,
                    std::vector<std::pair<std::string, int>>& fresh);
     void wake() { changed_.set(); }
     void progress(bool final);
@@ -311,13 +311,14 @@ startup_state engine::open_state() {
     db.transaction([&] {
         url_kind seed_kind = o_.seeds_are_images ? url_kind::image : url_kind::page;
         for (auto& seed : o_.seeds) db.add(normalize_url(seed), seed_kind, 0, "");
-        // A rerun retries what failed for a passing reason (5xx, timeouts, resets...).
-        for (auto& r : db.all()) {
-            if (r.state == url_state::failed && transient_reason(r.reason)) db.reopen(r.id);
-        }
     });
     for (auto& r : db.all()) {
         seen_.insert(r.url);
+        // A rerun retries what failed for a passing reason (5xx, timeouts, resets...).
+        if (r.state == url_state::failed && transient_reason(r.reason)) {
+            db.reopen(r.id);
+            r.state = url_state::pending;
+        }
         bool page = r.kind == url_kind::page;
         (page ? s.counts.pages_total : s.counts.images_total)++;
         if (r.state == url_state::pending) {
@@ -336,8 +337,8 @@ startup_state engine::open_state() {
         } else if (r.state == url_state::done) {
             if (!page && !fsys::exists(o_.out_dir / r.path)) {  // deleted since: fetch again
                 db.reopen(r.id);
-                auto again = db.find(r.id);
-                if (again) s.pending.push_back(*again);
+                r.state = url_state::pending;
+                s.pending.push_back(r);
                 continue;
             }
             (page ? s.counts.pages_done : s.counts.images_done)++;
@@ -615,7 +616,7 @@ task<void> engine::flush_writes() {
     writes_idle_.set();
 }
 
-void engine::add_found(const std::vector<std::string>& urls, url_kind kind, int depth, const std::string& referer,
+void engine::add_found(const std::vector<std::string>& urls, url_kind kind, int depth,
                        std::vector<std::pair<std::string, int>>& fresh) {
     for (auto& u : urls) {
         std::string key;
@@ -627,7 +628,6 @@ void engine::add_found(const std::vector<std::string>& urls, url_kind kind, int 
         if (kind == url_kind::page && !o_.any_host && !seed_hosts_.count(url_host(key))) continue;
         if (seen_.insert(key).second) fresh.emplace_back(std::move(key), depth);
     }
-    (void)referer;
 }
 
 task<void> engine::crawl_page(work_item& item) {
@@ -674,8 +674,8 @@ task<void> engine::crawl_page(work_item& item) {
         co_return;
     }
     std::vector<std::pair<std::string, int>> new_images, new_pages;
-    add_found(found.images, url_kind::image, item.depth, item.url, new_images);
-    add_found(found.pages, url_kind::page, item.depth + 1, item.url, new_pages);
+    add_found(found.images, url_kind::image, item.depth, new_images);
+    add_found(found.pages, url_kind::page, item.depth + 1, new_pages);
     // The page's finds are committed before the page is marked done (see the file comment).
     std::string referer = page->url();
     // Fresh images get their file names reserved in the same transaction (no store round trip

@@ -107,7 +107,7 @@ private:
 // lock; one consumer at a time pops (holding `consumer_mutex`).
 class injection_queue {
 public:
-    injection_queue() noexcept : head_(&stub_), tail_(&stub_) {}
+    injection_queue() noexcept : head_(&sentinel_), tail_(&sentinel_) {}
     injection_queue(const injection_queue&) = delete;
     injection_queue& operator=(const injection_queue&) = delete;
 
@@ -123,7 +123,7 @@ public:
     pool_job* pop() noexcept {
         pool_job* head = head_;
         pool_job* next = head->next.load(std::memory_order_seq_cst);
-        if (head == &stub_) {
+        if (head == &sentinel_) {
             if (!next) return nullptr;
             head_ = head = next;
             next = next->next.load(std::memory_order_seq_cst);
@@ -133,7 +133,7 @@ public:
             return head;
         }
         if (head != tail_.load(std::memory_order_seq_cst)) return nullptr;
-        push(&stub_);  // head is the last job: put the stub behind it to detach it
+        push(&sentinel_);  // head is the last job: put the sentinel behind it to detach it
         next = head->next.load(std::memory_order_seq_cst);
         if (!next) return nullptr;
         head_ = next;
@@ -141,21 +141,23 @@ public:
     }
     // Consumer only: true if no job is queued and no push is in progress.
     bool empty() const noexcept {
-        return head_ == &stub_ && tail_.load(std::memory_order_seq_cst) == &stub_;
+        return head_ == &sentinel_ && tail_.load(std::memory_order_seq_cst) == &sentinel_;
     }
     // Any thread, a hint: false if a job may be queued.
-    bool looks_empty() const noexcept { return tail_.load(std::memory_order_seq_cst) == &stub_; }
+    bool looks_empty() const noexcept { return tail_.load(std::memory_order_seq_cst) == &sentinel_; }
 
     std::mutex consumer_mutex;
 
 private:
-    struct stub_job final : pool_job {
+    // The node the list never runs out of (Vyukov's intrusive MPSC queue): while no job is
+    // queued it is the only node, and it is never handed out, so its job methods do nothing.
+    struct sentinel_job final : pool_job {
         void run() noexcept override {}
         void cancel_and_drop() noexcept override {}
         bool cancel_pending() noexcept override { return false; }
     };
 
-    stub_job stub_;
+    sentinel_job sentinel_;
     pool_job* head_;  // consumer's end
     alignas(64) std::atomic<pool_job*> tail_;  // producers' end
 };
