@@ -12,6 +12,8 @@ packages=(
   libxml2-dev libsqlite3-dev
   # tools the tests drive (TLS certificates made at test time)
   openssl
+  # the crawler integration test reads --report JSON with rapidjson
+  rapidjson-dev
   # tests and micro-benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # peers the benchmarks measure against (same run, same machine)
