@@ -27,8 +27,9 @@
 #include <weft/thread_pool_executor.hpp>
 #include <weft/to_thread.hpp>
 
+#include "common/sha256.hpp"
+
 #include <curl/curl.h>
-#include <openssl/evp.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -120,22 +121,12 @@ bool fatal_io(const std::system_error& e) {
 std::string sha256_of_file(const fsys::path& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) throw fsys::filesystem_error("read", path, std::make_error_code(std::errc::io_error));
-    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
-    if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) throw std::runtime_error("SHA-256 unavailable");
+    weft::detail::sha256 hash;
     std::vector<char> buffer(256 * 1024);
     while (in.read(buffer.data(), static_cast<std::streamsize>(buffer.size())) || in.gcount() > 0) {
-        EVP_DigestUpdate(ctx.get(), buffer.data(), static_cast<std::size_t>(in.gcount()));
+        hash.update(std::string_view(buffer.data(), static_cast<std::size_t>(in.gcount())));
     }
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned len = 0;
-    EVP_DigestFinal_ex(ctx.get(), md, &len);
-    static const char* hex = "0123456789abcdef";
-    std::string out;
-    for (unsigned i = 0; i < len; ++i) {
-        out += hex[md[i] >> 4];
-        out += hex[md[i] & 15];
-    }
-    return out;
+    return hash.hex();
 }
 
 // Reserves the file name of image `id` (numbered when taken); on the store's thread.
@@ -757,6 +748,7 @@ task<void> engine::fetch_image(work_item& item) {
             dopt.if_range = item.validator;
             dopt.max_bytes = o_.max_bytes;
             dopt.keep_partial = true;
+            dopt.sha256 = true;
             dopt.on_headers = [this, &item](long, const http::header_list& headers) {
                 std::string v = http::validator_of(headers);
                 if (v == item.validator) return;
@@ -783,8 +775,7 @@ task<void> engine::fetch_image(work_item& item) {
         co_return;
     }
 
-    auto hashed = to_thread([target] { return sha256_of_file(target); });
-    std::string digest = co_await std::move(hashed);
+    const std::string& digest = saved->sha256;
     if (o_.dedup_content) {
         auto [twin, first] = saved_contents_.try_emplace(digest, item.path);
         if (!first && twin->second != item.path) {

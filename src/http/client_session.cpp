@@ -17,12 +17,16 @@
 #include <weft/aio/semaphore.hpp>
 #include <weft/detail/task_state.hpp>
 #include <weft/event_loop.hpp>
-#include <weft/fs.hpp>
 #include <weft/http/client_session.hpp>
 #include <weft/to_thread.hpp>
 
-#include <curl/curl.h>
+#include "common/sha256.hpp"
 
+#include <curl/curl.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <charconv>
 #include <cstring>
 #include <mutex>
@@ -149,6 +153,7 @@ struct transfer {
     std::string take_chunk() {
         std::string chunk = std::move(body);
         body.clear();
+        seen = 0;
         if (paused && running) {
             paused = false;
             curl_easy_pause(easy, CURLPAUSE_CONT);
@@ -167,6 +172,7 @@ struct transfer {
     curl_slist* request_headers = nullptr;
     char errbuf[CURL_ERROR_SIZE] = {};
     bool streaming;
+    std::size_t seen = 0;  // streaming: bytes of `body` the task has already counted
     bool paused = false;
     bool running = false;
     bool done = false;
@@ -475,7 +481,7 @@ void transfer::configure(const std::string& method, const std::string& data, con
 
 namespace {
 
-// `co_await`: until the transfer is done (or, streaming, until bytes or the end arrive).
+// `co_await`: until the transfer is done (or, streaming, until new bytes or the end arrive).
 class transfer_awaiter final : public weft::detail::suspension, public transfer::waiter {
 public:
     explicit transfer_awaiter(transfer& t) noexcept : t_(t) {}
@@ -484,7 +490,7 @@ public:
         if (t_.waiting == this) t_.waiting = nullptr;
     }
 
-    bool await_ready() const noexcept { return t_.done || (t_.streaming && !t_.body.empty()); }
+    bool await_ready() const noexcept { return t_.done || (t_.streaming && t_.body.size() > t_.seen); }
     bool await_suspend(std::coroutine_handle<> h) {
         if (!suspend_owner(h)) return false;
         t_.waiting = this;
@@ -513,10 +519,14 @@ public:
         : s_(std::exchange(other.s_, nullptr)), host_(std::move(other.host_)),
           host_unit_(std::move(other.host_unit_)), total_unit_(std::move(other.total_unit_)) {}
     admission& operator=(admission&&) = delete;
-    ~admission() {
+    ~admission() { release(); }
+
+    // Gives the slots back now (a download's transfer is over; the rest is disk work).
+    void release() noexcept {
         total_unit_.release();
         host_unit_.release();
         if (s_ && s_->options.limit_per_host > 0) s_->leave_host(host_);
+        s_ = nullptr;
     }
 
     task<void> acquire() {
@@ -669,6 +679,91 @@ std::optional<content_range> parse_content_range(const header_list& h) {
     return r;
 }
 
+// Bytes a download buffers before handing them to the pool in one write (a small file is
+// opened, written, hashed, closed and renamed in one pool job).
+constexpr std::size_t part_batch_bytes = 256 * 1024;
+
+// The ".part" file of one download, written by pool jobs one at a time (the task awaits each).
+// The jobs share it, so one still running after its task was cancelled never sees the
+// descriptor closed under it.
+class part_file {
+public:
+    part_file(std::filesystem::path path, bool hashing) : path_(std::move(path)), hashing_(hashing) {}
+    part_file(const part_file&) = delete;
+    part_file& operator=(const part_file&) = delete;
+    ~part_file() { close(); }
+
+    // Opens ".part" on the first call (`append`: after its kept bytes, which are hashed
+    // first), then writes `bytes`.
+    void write(bool append, std::string_view bytes) {
+        if (fd_ < 0) open(append);
+        if (hash_) hash_->update(bytes);
+        while (!bytes.empty()) {
+            ssize_t n = ::write(fd_, bytes.data(), bytes.size());
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0) fail("write");
+            bytes.remove_prefix(static_cast<std::size_t>(n));
+        }
+    }
+
+    // Closes ".part" and renames it to `final_path`; the SHA-256 when hashing, else "".
+    std::string finish(const std::filesystem::path& final_path) {
+        int fd = std::exchange(fd_, -1);
+        if (::close(fd) != 0 && errno != EINTR) fail("close");
+        std::filesystem::rename(path_, final_path);
+        return hash_ ? hash_->hex() : std::string();
+    }
+
+    void close() noexcept {
+        if (fd_ >= 0) ::close(std::exchange(fd_, -1));
+    }
+
+private:
+    void open(bool append) {
+        if (hashing_) hash_.emplace();
+        if (append && hash_) {
+            int in = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+            if (in < 0) fail("open");
+            std::string buffer(part_batch_bytes, '\0');
+            for (;;) {
+                ssize_t n = ::read(in, buffer.data(), buffer.size());
+                if (n < 0 && errno == EINTR) continue;
+                if (n < 0) {
+                    int e = errno;
+                    ::close(in);
+                    errno = e;
+                    fail("read");
+                }
+                if (n == 0) break;
+                hash_->update(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
+            }
+            ::close(in);
+        }
+        fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0666);
+        if (fd_ < 0) fail("open");
+    }
+    [[noreturn]] void fail(const char* what) const {
+        throw std::filesystem::filesystem_error(what, path_, std::error_code(errno, std::generic_category()));
+    }
+
+    std::filesystem::path path_;
+    bool hashing_;
+    int fd_ = -1;
+    std::optional<weft::detail::sha256> hash_;
+};
+
+// Writes `bytes` to `file` on a pool thread; with a `final_path`, then closes and renames it
+// (yielding the SHA-256 when hashing). Otherwise the file stays open until its last owner
+// lets go. The job owns everything it touches.
+task<std::string> write_part(std::shared_ptr<part_file> file, bool append, std::string bytes,
+                             std::optional<std::filesystem::path> final_path) {
+    auto job = [file = std::move(file), append, bytes = std::move(bytes), final_path = std::move(final_path)] {
+        file->write(append, bytes);
+        return final_path ? file->finish(*final_path) : std::string();
+    };  // named: see src/fs/file.cpp on GCC 12
+    co_return co_await to_thread(std::move(job));
+}
+
 [[noreturn]] void throw_too_large(const std::string& url, const std::string& what, std::uint64_t limit) {
     throw error(error::reason::too_large, url, what + " exceeds the limit of " + std::to_string(limit) + " bytes");
 }
@@ -688,11 +783,9 @@ task<download_result> download_to(std::shared_ptr<session_impl> s, std::unique_p
     co_await slots.acquire();
 
     download_result result;
-    std::optional<fs::file> out;
+    auto file = std::make_shared<part_file>(part, dl.sha256);
     std::exception_ptr failure;
-    bool keep = false;      // on failure: keep ".part"
-    bool flush = false;     // ... and first hand it the buffered bytes (the task may still wait)
-    bool corrupt = false;   // ".part" contradicts the response: never keep it
+    bool corrupt = false;  // ".part" contradicts the response: never keep it
     try {
         for (;;) {  // twice at most: a refused resume (416, a range elsewhere) asks again without Range
             request_options o = spec->request;
@@ -705,17 +798,15 @@ task<download_result> download_to(std::shared_ptr<session_impl> s, std::unique_p
             t.configure("GET", {}, {}, o);
             t.start();
             std::optional<std::uint64_t> expected;  // the final file's size, when the response says
-            std::uint64_t size = 0;                 // of ".part" now
-            bool again = false;
+            std::uint64_t size = 0;                 // of ".part" once the bytes received are written
+            bool headers_seen = false, append = false, again = false;
             for (;;) {
                 co_await transfer_awaiter(t);
-                // A failed transfer still writes what arrived before the failure, if it is kept.
                 const bool failed = t.done && t.result != CURLE_OK;
-                if (failed && !(dl.keep_partial && (out || !t.body.empty()))) t.throw_error();
-                if (!out) {
+                if (!headers_seen) {
                     // The final response's headers are known and nothing is written yet.
+                    if (failed && !(dl.keep_partial && !t.body.empty())) t.throw_error();
                     long status = t.status_now();
-                    bool append = false;
                     if (have > 0 && status == 206) {
                         auto range = parse_content_range(t.headers);
                         append = range && range->first == have;
@@ -735,32 +826,33 @@ task<download_result> download_to(std::shared_ptr<session_impl> s, std::unique_p
                     size = append ? have : 0;
                     result.resumed_from = size;
                     if (dl.on_headers) dl.on_headers(status, t.headers);
-                    out = co_await fs::open(part, append ? "a" : "w");
+                    headers_seen = true;
                 }
-                std::string chunk = t.take_chunk();
-                if (!chunk.empty()) {
-                    size += chunk.size();
+                if (std::size_t fresh = t.body.size() - t.seen; fresh > 0) {
+                    size += fresh;
+                    t.seen = t.body.size();
                     if (dl.max_bytes > 0 && size > dl.max_bytes) throw_too_large(url, "the body", dl.max_bytes);
-                    co_await out->write(chunk);
-                    if (dl.on_progress) dl.on_progress(chunk.size());
-                } else if (failed) {
-                    t.throw_error();
-                } else if (t.done) {
-                    break;
+                    if (dl.on_progress) dl.on_progress(fresh);
                 }
+                if (failed) {
+                    // What arrived before the failure is a valid prefix: keep it for a resume.
+                    if (dl.keep_partial) co_await write_part(file, append, t.take_chunk(), {});
+                    t.throw_error();
+                }
+                if (t.done) break;
+                if (t.body.size() >= part_batch_bytes) co_await write_part(file, append, t.take_chunk(), {});
             }
             if (again) {
                 have = 0;
                 continue;
             }
-            co_await out->close();
             if (expected && size != *expected) {
                 corrupt = true;
                 throw error(error::reason::transfer, url,
                             "truncated: got " + std::to_string(size) + " of " + std::to_string(*expected) + " bytes");
             }
-            auto rename = [part, path = spec->path] { std::filesystem::rename(part, path); };  // named: GCC 12
-            co_await to_thread(std::move(rename));
+            slots.release();  // the connection is free for the next request; the rest is disk work
+            result.sha256 = co_await write_part(file, append, t.take_chunk(), spec->path);
             result.status = t.status;
             result.url = t.final_url;
             result.headers = std::move(t.headers);
@@ -769,24 +861,14 @@ task<download_result> download_to(std::shared_ptr<session_impl> s, std::unique_p
         }
     } catch (const error& e) {
         failure = std::current_exception();
-        keep = dl.keep_partial && !corrupt && e.kind() != error::reason::status && e.kind() != error::reason::too_large;
-        flush = keep;
+        corrupt = corrupt || e.kind() == error::reason::status || e.kind() == error::reason::too_large;
     } catch (...) {
         failure = std::current_exception();  // cancellation, a weft timeout, a file error
-        keep = dl.keep_partial;
     }
     if (failure) {
-        // Without `flush`, the error path does not suspend (the task may be cancelled): one
-        // unlink on the loop thread, and the ".part" file does not outlive the failure.
-        if (flush && out && out->is_open()) {
-            try {
-                co_await out->close();
-            } catch (const std::exception&) {
-                // the bytes already on disk stay a valid prefix
-            }
-        }
-        out.reset();
-        if (!keep) remove_quietly(part);
+        // The error path does not suspend (the task may be cancelled): one unlink on the loop
+        // thread, and the ".part" file does not outlive the failure unless it is kept.
+        if (!dl.keep_partial || corrupt) remove_quietly(part);
         std::rethrow_exception(failure);
     }
     result.path = spec->path;

@@ -2,10 +2,11 @@
 #include <weft/http/demo_site.hpp>
 #include <weft/sleep.hpp>
 
+#include "common/sha256.hpp"
+
 #include <curl/curl.h>
 #include <fmt/format.h>
 #include <iconv.h>
-#include <openssl/evp.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -40,16 +41,6 @@ std::uint64_t splitmix(std::uint64_t& x) {
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
     return z ^ (z >> 31);
-}
-
-std::string sha256_hex(const std::string& data) {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    if (EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr) != 1)
-        throw std::runtime_error("demo_site: SHA-256 failed");
-    std::string hex;
-    for (unsigned i = 0; i < len; ++i) hex += fmt::format("{:02x}", md[i]);
-    return hex;
 }
 
 // A JPEG-looking file of exactly `size` bytes: SOI + JFIF APP0, seeded bytes, EOI.
@@ -169,7 +160,7 @@ std::shared_ptr<detail::demo_state> build(demo_site_options o) {
             std::string path = fmt::format("/uploads/allimg/2024{:02}{:02}/{:06x}-{}.jpg", 1 + p % 12, 1 + k % 28,
                                            splitmix(names) & 0xFFFFFF, k);
             std::string bytes = make_jpeg(o.image_bytes, o.seed * 1000003ull + static_cast<std::uint64_t>(k));
-            st->images.push_back({path, bytes.size(), sha256_hex(bytes)});
+            st->images.push_back({path, bytes.size(), weft::detail::sha256_hex(bytes)});
             st->image_bytes.emplace(path, std::move(bytes));
         }
     }
@@ -245,7 +236,7 @@ public:
     // image, and returns its SHA-256.
     std::string image(const std::string& target) {
         std::string bytes = make_jpeg(st_.options.image_bytes, splitmix(seed_));
-        std::string sha = sha256_hex(bytes);
+        std::string sha = weft::detail::sha256_hex(bytes);
         st_.images.push_back({target, bytes.size(), sha});
         serve(target, {.content_type = "image/jpeg", .body = std::move(bytes)});
         return sha;

@@ -124,8 +124,12 @@ struct download_options {
     /// is written (status, headers): save the ETag / Last-Modified here. Should not throw (an
     /// exception fails the download).
     std::function<void(long status, const header_list& headers)> on_headers{};
-    /// Called on the loop after each chunk is written, with the chunk's size (progress display).
+    /// Called on the loop as body bytes arrive, with their count (a progress display). Bytes
+    /// reach ".part" in batches of up to 256 KiB (one pool job each), not per network read.
     std::function<void(std::uint64_t bytes)> on_progress{};
+    /// Compute the final file's SHA-256 while writing it (`download_result::sha256`; a resumed
+    /// download hashes the kept bytes of ".part" first), so nobody re-reads the file.
+    bool sha256 = false;
 };
 
 /// What `download` reports.
@@ -136,6 +140,7 @@ struct download_result {
     std::filesystem::path path{};
     std::uint64_t resumed_from = 0;  ///< bytes kept from an earlier ".part" (0: downloaded whole)
     header_list headers{};        ///< of the final response
+    std::string sha256{};         ///< lower-case hex, when `download_options::sha256` asked for it
 };
 
 /// The validator to send as `If-Range` when resuming a download that these response headers
