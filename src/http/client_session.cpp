@@ -391,6 +391,9 @@ void transfer::finish(CURLcode code) noexcept {
     wake();
 }
 
+// The most a transfer reserves ahead from the Content-Length (a length is a claim, not bytes).
+constexpr std::size_t reserve_limit = 1024 * 1024;
+
 size_t transfer::on_write(char* data, size_t size, size_t count, void* self) {
     auto* t = static_cast<transfer*>(self);
     std::size_t n = size * count;
@@ -399,6 +402,12 @@ size_t transfer::on_write(char* data, size_t size, size_t count, void* self) {
         return CURL_WRITEFUNC_PAUSE;
     }
     try {
+        if (t->body.empty()) {
+            // One allocation for a small body (or a batch of a large download): no regrowing.
+            curl_off_t length = -1;
+            curl_easy_getinfo(t->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
+            if (length > 0) t->body.reserve(std::min<std::size_t>(static_cast<std::size_t>(length), reserve_limit));
+        }
         t->body.append(data, n);
     } catch (...) {
         return 0;  // libcurl fails the transfer with CURLE_WRITE_ERROR
