@@ -24,6 +24,7 @@
 #include <weft/http/client_session.hpp>
 #include <weft/sleep.hpp>
 #include <weft/task_group.hpp>
+#include <weft/timeout.hpp>
 #include <weft/thread_pool_executor.hpp>
 #include <weft/to_thread.hpp>
 
@@ -109,6 +110,10 @@ failure from_status(const http::response& r) {
     if (auto v = r.headers().get("retry-after")) f.retry_after = parse_retry_after(*v, std::chrono::system_clock::now());
     return f;
 }
+
+// How long outcomes wait to be committed together (a kill -9 loses at most this much
+// bookkeeping, which the next run recovers: see the file comment).
+constexpr std::chrono::milliseconds commit_window{10};
 
 // Errors that end the whole crawl: the output cannot be written any more (EFBIG: a file
 // size limit, which ends every later file too).
@@ -265,6 +270,7 @@ private:
     std::vector<std::function<void(store&)>> writes_;
     bool flushing_ = false;
     aio::event writes_idle_;
+    aio::event flush_now_;  // the crawl is over: commit without waiting for the window
     std::optional<task_handle<void>> flusher_;
 
     std::deque<work_item> pages_, images_;
@@ -366,6 +372,7 @@ task<crawl_result> engine::run() {
     }
     ticking.cancel();
     // Every write made so far reaches the database before the records are read back.
+    flush_now_.set();
     if (flushing_) co_await writes_idle_.wait();
     auto records = on_store([](store& db) { return db.all(); });
     result.records = co_await records;
@@ -585,6 +592,14 @@ void engine::write_later(std::function<void(store&)> op) {
 
 task<void> engine::flush_writes() {
     while (!writes_.empty()) {
+        if (!flush_now_.is_set()) {
+            // Group commit: the writes of a short window go in one transaction.
+            try {
+                auto window = timeout(commit_window);
+                co_await flush_now_.wait();
+            } catch (const timeout_error&) {
+            }
+        }
         auto batch = std::make_shared<std::vector<std::function<void(store&)>>>(std::move(writes_));
         writes_.clear();
         auto committed = on_store([batch](store& db) {
