@@ -304,10 +304,20 @@ void free_job_block(void* p, std::size_t size) noexcept {
 
 class pool_core {
 public:
+    // A searching worker spins up to `spin_rounds` rounds of pause loops, then yields, up to
+    // `max_spin_rounds` rounds in all, before it parks.
+    static constexpr int spin_rounds = 64;
+    static constexpr int max_spin_rounds = spin_rounds + 16;
+    static constexpr int min_spin_rounds = 2;
+
     struct worker final : work_helper {
         pool_core* pool = nullptr;
         std::size_t index = 0;
         std::uint32_t rng = 0;
+        // Rounds this worker spins before parking: doubled when spinning found work, halved
+        // when it did not, so a pool fed in bursts (file jobs between network waits) stops
+        // burning a core on every idle moment while a busy pool keeps spinning.
+        int spin_budget = max_spin_rounds;
         work_deque deque;
         std::thread thread;
 
@@ -409,8 +419,6 @@ public:
     std::size_t size() const noexcept { return workers_.size(); }
 
 private:
-    static constexpr int spin_rounds = 64;
-    static constexpr int yield_rounds = 16;
     static constexpr std::size_t inject_batch = 32;
     static_assert(inject_batch <= work_deque::capacity);
 
@@ -484,9 +492,10 @@ private:
             // At most half the CPUs spin looking for work (as Tokio bounds its searchers); the
             // others park at once, so a pool with more workers than cores (to_thread's default
             // is cores + 4) does not burn them spinning and yielding.
-            int rounds = searching_.fetch_add(1, std::memory_order_seq_cst) < max_searchers_ ? spin_rounds + yield_rounds : 0;
+            int rounds = searching_.fetch_add(1, std::memory_order_seq_cst) < max_searchers_ ? w.spin_budget : 0;
             for (int round = 0; round < rounds; ++round) {
                 if (pool_job* job = take_shared(w)) {
+                    w.spin_budget = std::min(max_spin_rounds, 2 * w.spin_budget);
                     // The last searcher found work: there may be more, in any queue (a
                     // producer skipped its wake because we were searching), so hand the
                     // search on to a sleeper, as Tokio does.
@@ -502,6 +511,7 @@ private:
                     std::this_thread::yield();
                 }
             }
+            if (rounds > 0) w.spin_budget = std::max(min_spin_rounds, w.spin_budget / 2);
             sleepers_.fetch_add(1, std::memory_order_seq_cst);
             std::uint32_t epoch = epoch_.load(std::memory_order_seq_cst);
             searching_.fetch_sub(1, std::memory_order_seq_cst);
