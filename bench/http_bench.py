@@ -4,13 +4,17 @@
 Clients: weft client_session (bench_http_load), Python aiohttp (Debian's /usr/bin/python3), `curl --parallel`.
 Servers: weft http::server (static_files) and nginx (Debian, own config in a temp dir).
 Reports req/s and client CPU seconds (median of RUNS runs), and each server's CPU seconds.
+req/s counts the request phase only: weft and the aiohttp script time it themselves and print
+`seconds=S` (Python's start-up and `import aiohttp` take 0.15-0.8 s here, which is not HTTP work);
+curl has no such report, so its wall time is used (its start-up is ~8 ms). CPU seconds are the
+whole process's, start-up included.
 
 usage: bench/http_bench.py BUILD_DIR [--runs 3] [--requests 10000] [--concurrency 64]
 """
-import argparse, os, shutil, socket, statistics, subprocess, sys, tempfile, time
+import argparse, os, re, shutil, socket, statistics, subprocess, sys, tempfile, time
 
 AIOHTTP = r'''
-import asyncio, sys, aiohttp
+import asyncio, sys, time, aiohttp
 async def main(url, n, c):
     left = [n]
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=c)) as s:
@@ -21,7 +25,9 @@ async def main(url, n, c):
                     await r.read()
                     assert r.status == 200
         await asyncio.gather(*(worker() for _ in range(c)))
+start = time.perf_counter()
 asyncio.run(main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3])))
+print(f"seconds={time.perf_counter() - start:.3f}")
 '''
 
 
@@ -53,13 +59,17 @@ def tree_cpu(pids):
 
 
 def timed(cmd):
-    start = time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(p.pid, 0)
-    wall = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"{cmd[0]} failed: {p.stderr.read().decode()[-500:]}")
-    return wall, usage.ru_utime + usage.ru_stime
+    """Runs cmd; returns (seconds of its request phase, CPU seconds of the process)."""
+    with tempfile.TemporaryFile() as out:
+        start = time.perf_counter()
+        p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.PIPE)
+        _, status, usage = os.wait4(p.pid, 0)
+        wall = time.perf_counter() - start
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise RuntimeError(f"{cmd[0]} failed: {p.stderr.read().decode()[-500:]}")
+        out.seek(0)
+        said = re.search(rb"seconds=([0-9.]+)", out.read())
+    return (float(said.group(1)) if said else wall), usage.ru_utime + usage.ru_stime
 
 
 def main():
