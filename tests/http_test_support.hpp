@@ -1,9 +1,10 @@
 #pragma once
-// Helpers shared by the HTTP tests.
+// Helpers shared by the HTTP and crawler tests.
 #include <weft/errors.hpp>
 #include <weft/task.hpp>
 
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
 
 #include <string>
 
@@ -20,6 +21,20 @@ weft::task<std::string> expect_error(weft::task<T> t, weft::http::error::reason 
     }
     ADD_FAILURE() << "no http::error thrown";
     co_return std::string();
+}
+
+// The SHA-256 of `data` in lower-case hex (as the demo site's manifest writes it).
+inline std::string sha256_hex(const std::string& data) {
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out;
+    for (unsigned i = 0; i < len; ++i) {
+        out += digits[md[i] >> 4];
+        out += digits[md[i] & 15];
+    }
+    return out;
 }
 
 }  // namespace weft_test

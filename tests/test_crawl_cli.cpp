@@ -3,13 +3,14 @@
 // test can read its messy cases and count the requests each URL received. Every run of the
 // binary is bounded (killed by pid when it overruns, and the test fails); every temporary
 // directory is removed.
+#include "http_test_support.hpp"
+
 #include <weft/crawl/url.hpp>
 #include <weft/event_loop.hpp>
 #include <weft/http/demo_site.hpp>
 
 #include <gtest/gtest.h>
 
-#include <openssl/evp.h>
 #include <rapidjson/document.h>
 
 #include <fcntl.h>
@@ -46,24 +47,13 @@ namespace http = weft::http;
 
 namespace {
 
+using weft_test::sha256_hex;
+
 std::string read_file(const fs::path& path) {
     std::ifstream in(path, std::ios::binary);
     std::stringstream ss;
     ss << in.rdbuf();
     return ss.str();
-}
-
-std::string sha256_hex(const std::string& data) {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
-    static const char* hex = "0123456789abcdef";
-    std::string out;
-    for (unsigned int i = 0; i < len; ++i) {
-        out += hex[md[i] >> 4];
-        out += hex[md[i] & 0xF];
-    }
-    return out;
 }
 
 // A fresh directory under /tmp, removed with everything in it.

@@ -14,7 +14,6 @@
 
 #include <gtest/gtest.h>
 #include <netinet/in.h>
-#include <openssl/evp.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
@@ -36,19 +35,6 @@ extern char** environ;
 
 namespace {
 
-std::string sha256_hex(const std::string& data) {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
-    std::string hex;
-    char buf[3];
-    for (unsigned i = 0; i < len; ++i) {
-        std::snprintf(buf, sizeof buf, "%02x", md[i]);
-        hex += buf;
-    }
-    return hex;
-}
-
 std::filesystem::path temp_dir(const std::string& name) {
     auto dir = std::filesystem::temp_directory_path() / ("weft_http_" + name + "_" + std::to_string(::getpid()));
     std::filesystem::remove_all(dir);
@@ -57,6 +43,7 @@ std::filesystem::path temp_dir(const std::string& name) {
 }
 
 using weft_test::expect_error;
+using weft_test::sha256_hex;
 
 }  // namespace
 

@@ -157,6 +157,7 @@ struct origin {
 };
 
 using weft_test::expect_error;
+using weft_test::sha256_hex;
 
 }  // namespace
 
@@ -215,6 +216,37 @@ TEST(HttpDownload, ResumesAPartFileWithARangeRequest) {
         EXPECT_EQ(o.ranges.back(), "");
         EXPECT_EQ(plain.status, 200);
         EXPECT_EQ(plain.progress, o.data.size());
+        o.srv.close();
+    }());
+    fs::remove_all(dir);
+}
+
+TEST(HttpDownload, HashesTheFileWhileWritingItInBatches) {
+    auto dir = temp_dir("hash");
+    weft::run([&dir]() -> weft::task<> {
+        auto deadline = weft::timeout(30s);
+        origin o{.data = random_bytes(700'000)};  // several 256 KiB batches
+        co_await o.start();
+        http::client_session session;
+        seen whole;
+        http::download_options whole_options{.sha256 = true};
+        whole.watch(whole_options);
+        auto d = co_await session.download(o.url(), dir / "whole.bin", std::move(whole_options));
+        EXPECT_EQ(d.sha256, sha256_hex(o.data));
+        EXPECT_TRUE(slurp(dir / "whole.bin") == o.data);
+        EXPECT_EQ(whole.progress, o.data.size());
+
+        // Resumed: the bytes kept in ".part" are hashed first.
+        write_file(dir / "resumed.bin.part", o.data.substr(0, 300'000));
+        http::download_options resumed_options{.resume = true, .if_range = o.etag(), .sha256 = true};
+        auto r = co_await session.download(o.url(), dir / "resumed.bin", std::move(resumed_options));
+        EXPECT_EQ(r.resumed_from, 300'000u);
+        EXPECT_EQ(r.sha256, sha256_hex(o.data));
+        EXPECT_TRUE(slurp(dir / "resumed.bin") == o.data);
+
+        // Not asked for: not computed.
+        auto plain = co_await session.download(o.url(), dir / "plain.bin");
+        EXPECT_TRUE(plain.sha256.empty());
         o.srv.close();
     }());
     fs::remove_all(dir);
