@@ -10,8 +10,14 @@
 /// throw `weft::queue_shut_down`, while gets drain what is left and then throw it;
 /// `shutdown(true)` (immediate) drops what is left too and releases `join()`.
 ///
-/// A blocked `get` or `put` spins for a few microseconds before it sleeps, so a busy
-/// producer/consumer pair rarely pays for a sleep and a wake-up.
+/// `weft::queue<T>` is lock-free while it neither waits nor grows (rings with a sequence number
+/// per slot, see weft/detail/mpmc_ring.hpp) when `T` moves without throwing, else a locked
+/// deque; `lifo_queue` and `priority_queue` are a mutex over a vector or heap. A bounded
+/// FIFO of `maxsize` up to 65536 allocates its `maxsize` slots up front; an unbounded one
+/// keeps room for its high-water mark (at most twice over), like a `std::vector`.
+/// A blocked `get` (and, in `weft::queue`, a `put` waiting for room) yields the CPU or spins
+/// for a few microseconds before it sleeps, so a busy producer/consumer pair rarely pays for a
+/// sleep and a wake-up.
 ///
 /// Example:
 /// \code
@@ -32,6 +38,7 @@
 /// `weft::aio::queue` or `weft::to_thread`.
 /// *Thread-safety:* every member may be called from any thread.
 
+#include <weft/detail/mpmc_ring.hpp>
 #include <weft/errors.hpp>
 
 #include <algorithm>
@@ -48,21 +55,9 @@
 #include <utility>
 #include <vector>
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#endif
-
 namespace weft {
 
 namespace detail {
-
-inline void cpu_relax() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-    _mm_pause();
-#elif defined(__aarch64__)
-    asm volatile("yield");
-#endif
-}
 
 template <class T>
 struct fifo_store {
@@ -110,45 +105,30 @@ struct priority_store {
     std::size_t size() const noexcept { return items.size(); }
 };
 
-/// The shared machinery of the three queue kinds; `Store` decides the order.
+/// A mutex, condition variables and a `Store` (which decides the order): the engine of
+/// lifo_queue, priority_queue and of a FIFO queue whose items may throw when moved.
 template <class T, class Store>
-class basic_queue {
+class locked_queue {
 public:
-    using value_type = T;
     using clock = std::chrono::steady_clock;
 
-    /// A queue holding at most `maxsize` items (0: unbounded).
-    explicit basic_queue(std::size_t maxsize = 0) : maxsize_(maxsize) {}
-    basic_queue(const basic_queue&) = delete;
-    basic_queue& operator=(const basic_queue&) = delete;
+    explicit locked_queue(std::size_t maxsize) : maxsize_(maxsize) {}
+    locked_queue(const locked_queue&) = delete;
+    locked_queue& operator=(const locked_queue&) = delete;
 
-    /// Adds `item`, waiting for room if `block` (at most `timeout`; then `queue_full`);
-    /// without `block`, throws `queue_full` at once if there is no room.
-    /// Example: `q.put(job, true, 100ms);`
-    void put(const T& item, bool block = true, std::optional<clock::duration> timeout = std::nullopt) {
-        put_impl(item, block, timeout);
-    }
-    void put(T&& item, bool block = true, std::optional<clock::duration> timeout = std::nullopt) {
-        put_impl(std::move(item), block, timeout);
-    }
-    /// `put(item, true, timeout)`. Example: `q.put(std::move(frame), 50ms);`
-    template <class U, class Rep, class Period>
-        requires std::is_constructible_v<T, U&&>
-    void put(U&& item, std::chrono::duration<Rep, Period> timeout) {
-        put_impl(std::forward<U>(item), true, std::chrono::ceil<clock::duration>(timeout));
-    }
-    /// `put(item, false)`: throws `queue_full` if there is no room.
     template <class U>
-        requires std::is_constructible_v<T, U&&>
-    void put_nowait(U&& item) {
-        put_impl(std::forward<U>(item), false, std::nullopt);
+    void put(U&& item, bool block, std::optional<clock::duration> timeout) {
+        std::unique_lock lock(mutex_);
+        wait_for_room_or_items(lock, block, timeout, true);
+        store_.push(std::forward<U>(item));
+        ++unfinished_;
+        size_hint_.store(store_.size(), std::memory_order_relaxed);
+        bool wake_getter = waiting_getters_ > 0;
+        lock.unlock();
+        if (wake_getter) not_empty_.notify_one();
     }
 
-    /// Removes and returns the next item, waiting for one if `block` (at most `timeout`; then
-    /// `queue_empty`); without `block`, throws `queue_empty` at once if there is none.
-    /// After `shutdown()`, drains what is left, then throws `queue_shut_down`.
-    /// Example: `auto item = q.get(true, 1s);`
-    T get(bool block = true, std::optional<clock::duration> timeout = std::nullopt) {
+    T get(bool block, std::optional<clock::duration> timeout) {
         std::unique_lock lock(mutex_);
         wait_for_room_or_items(lock, block, timeout, false);
         T item = store_.pop();
@@ -158,30 +138,17 @@ public:
         if (wake_putter) not_full_.notify_one();
         return item;
     }
-    /// `get(true, timeout)`. Example: `auto item = q.get(100ms);`
-    template <class Rep, class Period>
-    T get(std::chrono::duration<Rep, Period> timeout) {
-        return get(true, std::chrono::ceil<clock::duration>(timeout));
-    }
-    /// `get(false)`: throws `queue_empty` if there is no item.
-    T get_nowait() { return get(false); }
-
-    /// Marks one item taken with `get` as processed (for `join`).
-    /// Throws `invalid_state_error` if called more often than items were put.
     void task_done() {
         std::lock_guard lock(mutex_);
         if (unfinished_ == 0) throw invalid_state_error("task_done() called too many times");
         if (--unfinished_ == 0) all_done_.notify_all();
     }
-    /// Blocks until every item put was marked `task_done` (or an immediate shutdown).
     void join() {
         std::unique_lock lock(mutex_);
         all_done_.wait(lock, [this] { return unfinished_ == 0; });
     }
 
-    /// Shuts the queue down (see the file comment); `immediate` also drops the items left.
-    /// Wakes every blocked `put`, `get` and `join`. Example: `q.shutdown();`
-    void shutdown(bool immediate = false) {
+    void shutdown(bool immediate) {
         std::lock_guard lock(mutex_);
         shut_down_ = true;
         shut_down_hint_.store(true, std::memory_order_relaxed);
@@ -197,19 +164,15 @@ public:
         not_full_.notify_all();
     }
 
-    /// The number of items (approximate under concurrency, like Python's).
     std::size_t qsize() const {
         std::lock_guard lock(mutex_);
         return store_.size();
     }
-    bool empty() const { return qsize() == 0; }
-    /// True if bounded and at its limit.
     bool full() const {
         std::lock_guard lock(mutex_);
         return maxsize_ > 0 && store_.size() >= maxsize_;
     }
     std::size_t maxsize() const noexcept { return maxsize_; }
-    /// True once `shutdown()` was called.
     bool is_shut_down() const {
         std::lock_guard lock(mutex_);
         return shut_down_;
@@ -219,18 +182,6 @@ private:
     static constexpr int spin_iterations = 256;
 
     bool has_room() const noexcept { return maxsize_ == 0 || store_.size() < maxsize_; }
-
-    template <class U>
-    void put_impl(U&& item, bool block, std::optional<clock::duration> timeout) {
-        std::unique_lock lock(mutex_);
-        wait_for_room_or_items(lock, block, timeout, true);
-        store_.push(std::forward<U>(item));
-        ++unfinished_;
-        size_hint_.store(store_.size(), std::memory_order_relaxed);
-        bool wake_getter = waiting_getters_ > 0;
-        lock.unlock();
-        if (wake_getter) not_empty_.notify_one();
-    }
 
     // Waits until there is room (putting) or an item (getting), with Python's error rules.
     void wait_for_room_or_items(std::unique_lock<std::mutex>& lock, bool block,
@@ -296,31 +247,113 @@ private:
     std::atomic<bool> shut_down_hint_{false};
 };
 
+/// The public face shared by the three queue kinds; `Engine` does the work.
+template <class T, class Engine>
+class basic_queue {
+public:
+    using value_type = T;
+    using clock = std::chrono::steady_clock;
+
+    /// A queue holding at most `maxsize` items (0: unbounded).
+    explicit basic_queue(std::size_t maxsize = 0) : engine_(maxsize) {}
+    basic_queue(const basic_queue&) = delete;
+    basic_queue& operator=(const basic_queue&) = delete;
+
+    /// Adds `item`, waiting for room if `block` (at most `timeout`; then `queue_full`);
+    /// without `block`, throws `queue_full` at once if there is no room.
+    /// Example: `q.put(job, true, 100ms);`
+    void put(const T& item, bool block = true, std::optional<clock::duration> timeout = std::nullopt) {
+        engine_.put(item, block, timeout);
+    }
+    void put(T&& item, bool block = true, std::optional<clock::duration> timeout = std::nullopt) {
+        engine_.put(std::move(item), block, timeout);
+    }
+    /// `put(item, true, timeout)`. Example: `q.put(std::move(frame), 50ms);`
+    template <class U, class Rep, class Period>
+        requires std::is_constructible_v<T, U&&>
+    void put(U&& item, std::chrono::duration<Rep, Period> timeout) {
+        engine_.put(std::forward<U>(item), true, std::chrono::ceil<clock::duration>(timeout));
+    }
+    /// `put(item, false)`: throws `queue_full` if there is no room.
+    template <class U>
+        requires std::is_constructible_v<T, U&&>
+    void put_nowait(U&& item) {
+        engine_.put(std::forward<U>(item), false, std::nullopt);
+    }
+
+    /// Removes and returns the next item, waiting for one if `block` (at most `timeout`; then
+    /// `queue_empty`); without `block`, throws `queue_empty` at once if there is none.
+    /// After `shutdown()`, drains what is left, then throws `queue_shut_down`.
+    /// Example: `auto item = q.get(true, 1s);`
+    T get(bool block = true, std::optional<clock::duration> timeout = std::nullopt) {
+        return engine_.get(block, timeout);
+    }
+    /// `get(true, timeout)`. Example: `auto item = q.get(100ms);`
+    template <class Rep, class Period>
+    T get(std::chrono::duration<Rep, Period> timeout) {
+        return engine_.get(true, std::chrono::ceil<clock::duration>(timeout));
+    }
+    /// `get(false)`: throws `queue_empty` if there is no item.
+    T get_nowait() { return engine_.get(false, std::nullopt); }
+
+    /// Marks one item taken with `get` as processed (for `join`).
+    /// Throws `invalid_state_error` if called more often than items were put.
+    /// Example: `auto job = q.get(); run(job); q.task_done();`
+    void task_done() { engine_.task_done(); }
+    /// Blocks until every item put was marked `task_done` (or dropped by an immediate shutdown).
+    /// Example: `q.join();`
+    void join() { engine_.join(); }
+
+    /// Shuts the queue down (see the file comment); `immediate` also drops the items left.
+    /// Wakes every blocked `put`, `get` and `join`. Example: `q.shutdown();`
+    void shutdown(bool immediate = false) { engine_.shutdown(immediate); }
+
+    /// The number of items (approximate under concurrency, like Python's).
+    /// Example: `if (q.qsize() > 100) slow_down();`
+    std::size_t qsize() const { return engine_.qsize(); }
+    /// `qsize() == 0`. Example: `if (q.empty()) idle();`
+    bool empty() const { return qsize() == 0; }
+    /// True if bounded and at its limit. Example: `if (q.full()) drop(frame);`
+    bool full() const { return engine_.full(); }
+    /// The limit given at construction (0: unbounded). Example: `q.maxsize()`
+    std::size_t maxsize() const noexcept { return engine_.maxsize(); }
+    /// True once `shutdown()` was called. Example: `if (q.is_shut_down()) return;`
+    bool is_shut_down() const { return engine_.is_shut_down(); }
+
+private:
+    Engine engine_;
+};
+
+/// weft::queue's engine: the lock-free rings when items move without throwing.
+template <class T>
+using fifo_engine = std::conditional_t<std::is_nothrow_move_constructible_v<T> && std::is_nothrow_destructible_v<T>,
+                                       mpmc_ring<T>, locked_queue<T, fifo_store<T>>>;
+
 }  // namespace detail
 
 /// A FIFO queue (Python's `queue.Queue`); see the file comment.
 /// Example: `weft::queue<std::string> q{100}; q.put("a"); auto s = q.get();`
 template <class T>
-class queue : public detail::basic_queue<T, detail::fifo_store<T>> {
+class queue : public detail::basic_queue<T, detail::fifo_engine<T>> {
 public:
-    using detail::basic_queue<T, detail::fifo_store<T>>::basic_queue;
+    using detail::basic_queue<T, detail::fifo_engine<T>>::basic_queue;
 };
 
 /// A LIFO queue: the last item put is the first got (Python's `queue.LifoQueue`).
 /// Example: `weft::lifo_queue<int> s; s.put(1); s.put(2); assert(s.get() == 2);`
 template <class T>
-class lifo_queue : public detail::basic_queue<T, detail::lifo_store<T>> {
+class lifo_queue : public detail::basic_queue<T, detail::locked_queue<T, detail::lifo_store<T>>> {
 public:
-    using detail::basic_queue<T, detail::lifo_store<T>>::basic_queue;
+    using detail::basic_queue<T, detail::locked_queue<T, detail::lifo_store<T>>>::basic_queue;
 };
 
 /// A priority queue: `get` returns the smallest item by `Compare` (Python's
 /// `queue.PriorityQueue`; use `std::pair<int, Job>` for (priority, data) entries).
 /// Example: `weft::priority_queue<int> p; p.put(3); p.put(1); assert(p.get() == 1);`
 template <class T, class Compare = std::less<T>>
-class priority_queue : public detail::basic_queue<T, detail::priority_store<T, Compare>> {
+class priority_queue : public detail::basic_queue<T, detail::locked_queue<T, detail::priority_store<T, Compare>>> {
 public:
-    using detail::basic_queue<T, detail::priority_store<T, Compare>>::basic_queue;
+    using detail::basic_queue<T, detail::locked_queue<T, detail::priority_store<T, Compare>>>::basic_queue;
 };
 
 }  // namespace weft
