@@ -140,6 +140,31 @@ TEST(NetStream, ReadTimesOutAndLosesNothing) {
     });
 }
 
+// A read that returned less than it asked for skips the next recv() and waits for readiness:
+// bytes that came in before that wait, during it, or while nobody read must all arrive.
+TEST(NetStream, BytesAfterAShortReadAreNotMissed) {
+    int fds[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+    int peer = fds[1];
+    weft::run([](int fd, int peer) -> weft::task<void> {
+        auto deadline = weft::timeout(10s);
+        net::stream s(fd);
+        auto send = [peer](const char* text) { ASSERT_EQ(::write(peer, text, 2), 2); };
+        send("ab");
+        EXPECT_EQ(co_await s.read(64), "ab");  // short: the socket is empty now
+        send("cd");                            // before the next read waits
+        EXPECT_EQ(co_await s.read(64), "cd");
+        weft::event_loop::current()->call_later(10ms, [&send] { send("ef"); });
+        EXPECT_EQ(co_await s.read(64), "ef");  // while it waits
+        send("gh");
+        co_await weft::sleep(20ms);  // the loop sees the bytes with no read waiting
+        EXPECT_EQ(co_await s.read(64), "gh");
+        ::shutdown(peer, SHUT_WR);
+        EXPECT_EQ(co_await s.read(64), "");
+    }(fds[0], peer));
+    ::close(peer);
+}
+
 TEST(NetStream, CancelledReadWakesAndThrowsCancelled) {
     with_echo_server([](std::uint16_t port) -> weft::task<void> {
         auto s = co_await net::open_connection("127.0.0.1", port);

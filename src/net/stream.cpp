@@ -163,6 +163,7 @@ private:
 // ---- fd_watcher ---------------------------------------------------------------------------
 
 void fd_watcher::on_io_ready() {
+    drained = false;
     if (!waiter_) {
         unregister();  // nobody waits any more: stop watching (lazily, see the header)
         return;
@@ -262,6 +263,7 @@ bool read_operation::attempt() {
         error_ = closed;
         return true;
     }
+    if (watcher_->drained) return false;  // a recv() now would say EAGAIN: wait for readiness
     // Received bytes land in a per-thread scratch buffer first, so a task waiting on an idle
     // connection holds no buffer at all.
     thread_local char scratch[64 * 1024];
@@ -269,6 +271,7 @@ bool read_operation::attempt() {
     for (;;) {
         ssize_t n = ::recv(stream_->fd_, scratch, want, 0);
         if (n > 0) {
+            watcher_->drained = static_cast<std::size_t>(n) < want;
             data_.assign(scratch, static_cast<std::size_t>(n));
             return true;
         }

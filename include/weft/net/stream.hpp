@@ -80,6 +80,12 @@ public:
     int fd() const noexcept { return fd_; }
     /// Completions in a row without waiting (the fairness budget, see io_operation).
     unsigned streak = 0;
+    /// The last read emptied the socket (it returned less than asked for), so the next read
+    /// waits for readiness instead of trying a recv() that would only say EAGAIN (Tokio
+    /// clears its readiness on a short read the same way). Cleared when the loop reports the
+    /// fd ready. The registration is level-triggered, so bytes that came in meanwhile are
+    /// reported at the next poll: nothing is missed.
+    bool drained = false;
 
 private:
     event_loop* loop_;
