@@ -7,6 +7,7 @@
 #
 #   bench/net_upper.sh [BUILD_DIR]        (a Release build with weft_cli and asio_upper_server)
 #   RUNS=3 SECONDS_PER_RUN=3 CONNECTIONS="1 64 1000" IDLE=10000 bench/net_upper.sh build/release
+#   SERVERS="weft-async asio" ...                 (a subset of the servers, in that order)
 #
 # Bounded: every load run has a timeout; every server is stopped with SIGTERM (then SIGKILL).
 set -euo pipefail
@@ -39,7 +40,7 @@ declare -A COMMANDS=(
   [uvloop]="$PY $ROOT/bench/peers/upper_asyncio.py 0 --uvloop"
   [py-threads]="$PY $ROOT/bench/peers/upper_threads.py 0"
 )
-ORDER=(weft-async asio asyncio uvloop py-threads)
+read -r -a ORDER <<< "${SERVERS:-weft-async asio asyncio uvloop py-threads}"
 
 # start_server NAME: starts it, sets SERVER_PID and PORT.
 start_server() {
