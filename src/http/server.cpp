@@ -467,9 +467,9 @@ handler static_files(std::filesystem::path root) {
         for (auto& part : rel) {
             if (part == "..") {
                 {
-        reply answer{.status = 403, .body = "403 Forbidden\n"};
-        co_await ex.respond(std::move(answer));
-    }
+                    reply answer{.status = 403, .body = "403 Forbidden\n"};
+                    co_await ex.respond(std::move(answer));
+                }
                 co_return;
             }
         }
