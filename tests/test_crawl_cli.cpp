@@ -3,6 +3,7 @@
 // test can read its messy cases and count the requests each URL received. Every run of the
 // binary is bounded (killed by pid when it overruns, and the test fails); every temporary
 // directory is removed.
+#include "cli_process.hpp"
 #include "http_test_support.hpp"
 
 #include <weft/crawl/url.hpp>
@@ -15,9 +16,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -35,18 +34,13 @@
 #include <thread>
 #include <vector>
 
-#ifndef WEFT_CLI_PATH
-#error "WEFT_CLI_PATH must name the weft binary"
-#endif
-
-extern char** environ;
-
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 namespace http = weft::http;
 
 namespace {
 
+using weft_test::cli_process;
 using weft_test::sha256_hex;
 
 std::string read_file(const fs::path& path) {
@@ -104,88 +98,6 @@ std::multiset<std::string> hashes_of(const std::map<std::string, std::string>& f
     return out;
 }
 
-// A `weft` process; stdout and stderr go to files of a temporary directory.
-class weft_process {
-public:
-    // `file_size_limit` > 0: the child runs under RLIMIT_FSIZE (writes past it fail with EFBIG,
-    // SIGXFSZ ignored), which stands in for a full disk.
-    explicit weft_process(std::vector<std::string> args, rlim_t file_size_limit = 0) {
-        int out = ::open((logs_ / "stdout").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        int err = ::open((logs_ / "stderr").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        posix_spawn_file_actions_t actions;
-        posix_spawn_file_actions_init(&actions);
-        posix_spawn_file_actions_adddup2(&actions, out, 1);
-        posix_spawn_file_actions_adddup2(&actions, err, 2);
-        args.insert(args.begin(), WEFT_CLI_PATH);
-        std::vector<char*> argv;
-        for (auto& a : args) argv.push_back(a.data());
-        argv.push_back(nullptr);
-        // Limits and ignored signals are inherited: set them around the spawn, then restore.
-        rlimit saved{};
-        ::getrlimit(RLIMIT_FSIZE, &saved);
-        struct sigaction ignore{}, previous{};
-        ignore.sa_handler = SIG_IGN;
-        if (file_size_limit > 0) {
-            rlimit limited = saved;
-            limited.rlim_cur = file_size_limit;
-            ::setrlimit(RLIMIT_FSIZE, &limited);
-            ::sigaction(SIGXFSZ, &ignore, &previous);
-        }
-        if (::posix_spawn(&pid_, WEFT_CLI_PATH, &actions, nullptr, argv.data(), environ) != 0) pid_ = -1;
-        if (file_size_limit > 0) {
-            ::setrlimit(RLIMIT_FSIZE, &saved);
-            ::sigaction(SIGXFSZ, &previous, nullptr);
-        }
-        posix_spawn_file_actions_destroy(&actions);
-        ::close(out);
-        ::close(err);
-    }
-    weft_process(const weft_process&) = delete;
-    weft_process& operator=(const weft_process&) = delete;
-    ~weft_process() {
-        if (pid_ > 0 && !exited_) {
-            ::kill(pid_, SIGKILL);
-            ::waitpid(pid_, nullptr, 0);
-        }
-    }
-
-    std::string out() const { return read_file(logs_ / "stdout"); }
-    std::string err() const { return read_file(logs_ / "stderr"); }
-    bool started() const { return pid_ > 0; }
-
-    // Waits at most `limit` for the exit; returns the exit status (128 + signal when killed by
-    // one), or -1 when it ran past the limit (then it is killed).
-    int wait_exit(std::chrono::milliseconds limit) {
-        auto deadline = std::chrono::steady_clock::now() + limit;
-        while (!poll()) {
-            if (std::chrono::steady_clock::now() >= deadline) {
-                ::kill(pid_, SIGKILL);
-                ::waitpid(pid_, nullptr, 0);
-                exited_ = true;
-                return -1;
-            }
-            std::this_thread::sleep_for(5ms);
-        }
-        return WIFEXITED(status_) ? WEXITSTATUS(status_) : 128 + WTERMSIG(status_);
-    }
-    bool poll() {
-        if (exited_) return true;
-        if (pid_ <= 0) return exited_ = true;
-        if (::waitpid(pid_, &status_, WNOHANG) == pid_) exited_ = true;
-        return exited_;
-    }
-    // Sends a signal to this process (and no other).
-    void signal(int number) {
-        if (pid_ > 0 && !exited_) ::kill(pid_, number);
-    }
-
-private:
-    temp_dir logs_;
-    pid_t pid_ = -1;
-    int status_ = 0;
-    bool exited_ = false;
-};
-
 // One bounded run of `weft ARGS...`.
 struct run_result {
     int status = -1;  // -1: ran past the limit and was killed
@@ -193,7 +105,7 @@ struct run_result {
 };
 
 run_result run_weft(std::vector<std::string> args, std::chrono::milliseconds limit = 60s, rlim_t file_size_limit = 0) {
-    weft_process p(std::move(args), file_size_limit);
+    cli_process p(std::move(args), file_size_limit);
     run_result r;
     if (!p.started()) {
         r.err = "cannot spawn " WEFT_CLI_PATH;
@@ -525,7 +437,7 @@ TEST(CrawlCli, KilledFiveTimesThenRerunCompletesWithoutRefetching) {
     for (int kill = 0; kill < 5; ++kill) {
         // A random moment once this run is saving files (the binary takes a while to start).
         std::size_t before = saved_files(dir).size();
-        weft_process p(args);
+        cli_process p(args);
         ASSERT_TRUE(p.started());
         for (int i = 0; i < 1000 && !p.poll() && saved_files(dir).size() == before; ++i) std::this_thread::sleep_for(5ms);
         std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(rng)));
@@ -561,7 +473,7 @@ TEST(CrawlCli, InterruptOnceExits130AndResumes) {
     fs::path dir = tmp / "imgs";
     auto args = crawl_args({pages_glob(s)}, dir, {"--match", "/uploads/allimg/", "-j", "2"});
     {
-        weft_process p(args);
+        cli_process p(args);
         ASSERT_TRUE(p.started());
         // Interrupt once an image is saved and another one is partial (or after 10 s at most).
         for (int i = 0; i < 1000 && !p.poll(); ++i) {

@@ -1,5 +1,7 @@
 // Integration tests of `weft serve upper`: the real binary, in every mode, on 127.0.0.1.
 // Every test bounds its waits; the server is stopped with SIGTERM/SIGINT and must exit 0.
+#include "cli_process.hpp"
+
 #include <weft/net/stream.hpp>
 #include <weft/run.hpp>
 #include <weft/sleep.hpp>
@@ -11,44 +13,29 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
-#include <fstream>
 #include <random>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
-
-#ifndef WEFT_CLI_PATH
-#error "WEFT_CLI_PATH must name the weft binary"
-#endif
-
-extern char** environ;
 
 using namespace std::chrono_literals;
 namespace net = weft::net;
 
 namespace {
 
+using weft_test::cli_process;
+
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 constexpr bool sanitized = true;
 #else
 constexpr bool sanitized = false;
 #endif
-
-std::string read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
 
 std::string expected_reply(std::string_view sent) {
     std::string out(sent);
@@ -58,90 +45,12 @@ std::string expected_reply(std::string_view sent) {
     return out;
 }
 
-// A `weft` process with its stdout+stderr in a temporary file.
-class weft_process {
-public:
-    explicit weft_process(std::vector<std::string> args) {
-        char name[] = "/tmp/weft-serve-test-XXXXXX";
-        int fd = ::mkstemp(name);
-        log_path_ = name;
-        posix_spawn_file_actions_t actions;
-        posix_spawn_file_actions_init(&actions);
-        posix_spawn_file_actions_adddup2(&actions, fd, 1);
-        posix_spawn_file_actions_adddup2(&actions, fd, 2);
-        args.insert(args.begin(), WEFT_CLI_PATH);
-        std::vector<char*> argv;
-        for (auto& a : args) argv.push_back(a.data());
-        argv.push_back(nullptr);
-        if (::posix_spawn(&pid_, WEFT_CLI_PATH, &actions, nullptr, argv.data(), environ) != 0) pid_ = -1;
-        posix_spawn_file_actions_destroy(&actions);
-        ::close(fd);
-    }
-    weft_process(const weft_process&) = delete;
-    weft_process& operator=(const weft_process&) = delete;
-    ~weft_process() {
-        if (pid_ > 0 && !exited_) {
-            ::kill(pid_, SIGKILL);
-            ::waitpid(pid_, nullptr, 0);
-        }
-        ::unlink(log_path_.c_str());
-    }
-
-    std::string log() const { return read_file(log_path_); }
-    pid_t pid() const { return pid_; }
-
-    // Waits (at most 20 s) for "Server started at HOST:PORT"; returns PORT or 0.
-    std::uint16_t wait_started() {
-        for (int i = 0; i < 2000; ++i) {
-            std::string text = log();
-            auto at = text.find("Server started at ");
-            if (at != std::string::npos) {
-                auto end = text.find(' ', at + 18);
-                std::string address = text.substr(at + 18, end - at - 18);
-                return static_cast<std::uint16_t>(std::stoi(address.substr(address.rfind(':') + 1)));
-            }
-            if (exited_or_poll()) return 0;
-            std::this_thread::sleep_for(10ms);
-        }
-        return 0;
-    }
-    // Waits (at most 30 s) for the process to exit; returns its exit status or -1.
-    int wait_exit() {
-        for (int i = 0; i < 3000 && !exited_or_poll(); ++i) std::this_thread::sleep_for(10ms);
-        if (!exited_) return -1;
-        return WIFEXITED(status_) ? WEXITSTATUS(status_) : 128 + WTERMSIG(status_);
-    }
-    int stop(int signal_number = SIGTERM) {
-        ::kill(pid_, signal_number);
-        return wait_exit();
-    }
-    // Resident memory of the process in KiB (0 if unknown).
-    long rss_kib() const {
-        std::ifstream in("/proc/" + std::to_string(pid_) + "/status");
-        for (std::string line; std::getline(in, line);) {
-            if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
-        }
-        return 0;
-    }
-
-private:
-    bool exited_or_poll() {
-        if (exited_) return true;
-        if (::waitpid(pid_, &status_, WNOHANG) == pid_) exited_ = true;
-        return exited_;
-    }
-    pid_t pid_ = -1;
-    int status_ = 0;
-    bool exited_ = false;
-    std::string log_path_;
-};
-
 // Starts `weft serve upper --port 0 <extra>` and returns it once it listens.
-std::unique_ptr<weft_process> start_server(std::vector<std::string> extra, std::uint16_t& port) {
+std::unique_ptr<cli_process> start_server(std::vector<std::string> extra, std::uint16_t& port) {
     std::vector<std::string> args = {"serve", "upper", "--host", "127.0.0.1", "--port", "0"};
     args.insert(args.end(), extra.begin(), extra.end());
-    auto p = std::make_unique<weft_process>(args);
-    port = p->wait_started();
+    auto p = std::make_unique<cli_process>(args);
+    port = p->wait_for_port();
     return p;
 }
 
@@ -392,13 +301,13 @@ TEST(ServeUpper, PortInUseAndBadAddressFailClearly) {
     auto server = start_server({}, port);
     ASSERT_NE(port, 0) << server->log();
     for (std::string mode : {"async", "threads"}) {
-        weft_process second({"serve", "upper", "--mode", mode, "--host", "127.0.0.1", "--port", std::to_string(port)});
+        cli_process second({"serve", "upper", "--mode", mode, "--host", "127.0.0.1", "--port", std::to_string(port)});
         EXPECT_NE(second.wait_exit(), 0);
         std::string log = second.log();
         EXPECT_NE(log.find("127.0.0.1:" + std::to_string(port)), std::string::npos) << log;
         EXPECT_NE(log.find("Address already in use"), std::string::npos) << log;
     }
-    weft_process bad({"serve", "upper", "--host", "no-such-host.invalid", "--port", "0"});
+    cli_process bad({"serve", "upper", "--host", "no-such-host.invalid", "--port", "0"});
     EXPECT_NE(bad.wait_exit(), 0);
     EXPECT_NE(bad.log().find("no-such-host.invalid"), std::string::npos) << bad.log();
     EXPECT_EQ(server->stop(), 0);
