@@ -764,7 +764,8 @@ private:
 
 // Writes `bytes` to `file` on a pool thread; with a `final_path`, then closes and renames it
 // (yielding the SHA-256 when hashing). Otherwise the file stays open until its last owner
-// lets go. The job owns everything it touches.
+// lets go. The job owns everything it touches. Callers name the task before awaiting it: GCC 12
+// may destroy a temporary argument inside a co_await full-expression twice.
 task<std::string> write_part(std::shared_ptr<part_file> file, bool append, std::string bytes,
                              std::optional<std::filesystem::path> final_path) {
     auto job = [file = std::move(file), append, bytes = std::move(bytes), final_path = std::move(final_path)] {
@@ -844,13 +845,20 @@ task<download_result> download_to(std::shared_ptr<session_impl> s, std::unique_p
                     if (dl.max_bytes > 0 && size > dl.max_bytes) throw_too_large(url, "the body", dl.max_bytes);
                     if (dl.on_progress) dl.on_progress(fresh);
                 }
+                // (Each write_part task is named before its co_await: see write_part.)
                 if (failed) {
                     // What arrived before the failure is a valid prefix: keep it for a resume.
-                    if (dl.keep_partial) co_await write_part(file, append, t.take_chunk(), {});
+                    if (dl.keep_partial) {
+                        auto kept = write_part(file, append, t.take_chunk(), std::nullopt);
+                        co_await std::move(kept);
+                    }
                     t.throw_error();
                 }
                 if (t.done) break;
-                if (t.body.size() >= part_batch_bytes) co_await write_part(file, append, t.take_chunk(), {});
+                if (t.body.size() >= part_batch_bytes) {
+                    auto batch = write_part(file, append, t.take_chunk(), std::nullopt);
+                    co_await std::move(batch);
+                }
             }
             if (again) {
                 have = 0;
@@ -862,7 +870,8 @@ task<download_result> download_to(std::shared_ptr<session_impl> s, std::unique_p
                             "truncated: got " + std::to_string(size) + " of " + std::to_string(*expected) + " bytes");
             }
             slots.release();  // the connection is free for the next request; the rest is disk work
-            result.sha256 = co_await write_part(file, append, t.take_chunk(), spec->path);
+            auto last = write_part(file, append, t.take_chunk(), spec->path);
+            result.sha256 = co_await std::move(last);
             result.status = t.status;
             result.url = t.final_url;
             result.headers = std::move(t.headers);
