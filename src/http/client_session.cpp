@@ -575,11 +575,6 @@ task<response> perform(std::shared_ptr<session_impl> s, std::unique_ptr<request_
     co_return response(t.status, std::move(t.headers), std::move(t.final_url), std::move(t.body));
 }
 
-void remove_quietly(const std::filesystem::path& p) noexcept {
-    std::error_code ignored;
-    std::filesystem::remove(p, ignored);
-}
-
 }  // namespace
 
 struct download_spec {
@@ -694,18 +689,31 @@ std::optional<content_range> parse_content_range(const header_list& h) {
 constexpr std::size_t part_batch_bytes = 256 * 1024;
 
 // The ".part" file of one download, written by pool jobs one at a time (the task awaits each).
-// The jobs share it, so one still running after its task was cancelled never sees the
-// descriptor closed under it.
+// The jobs share it, so one still running after its task gave up (cancelled, timed out) never
+// sees the descriptor closed under it; `abandon` and the job in flight agree under a mutex on
+// who removes ".part" (when it is not kept) and that nothing is renamed any more.
 class part_file {
 public:
     part_file(std::filesystem::path path, bool hashing) : path_(std::move(path)), hashing_(hashing) {}
     part_file(const part_file&) = delete;
     part_file& operator=(const part_file&) = delete;
-    ~part_file() { close(); }
+    ~part_file() {
+        if (fd_ >= 0) ::close(fd_);
+    }
 
-    // Opens ".part" on the first call (`append`: after its kept bytes, which are hashed
-    // first), then writes `bytes`.
-    void write(bool append, std::string_view bytes) {
+    // On a pool thread: writes `bytes` (opening ".part" on the first call; `append`: after its
+    // kept bytes, which are hashed first), then with a `final_path` closes and renames it,
+    // yielding the SHA-256 when hashing. Does nothing once the download was abandoned.
+    std::string write(bool append, std::string_view bytes, const std::optional<std::filesystem::path>& final_path) {
+        {
+            std::lock_guard lock(mutex_);
+            if (abandoned_) return {};
+            busy_ = true;
+        }
+        struct settle {
+            part_file& f;
+            ~settle() { f.job_ended(); }
+        } on_exit{*this};
         if (fd_ < 0) open(append);
         if (hash_) hash_->update(bytes);
         while (!bytes.empty()) {
@@ -714,21 +722,36 @@ public:
             if (n < 0) fail("write");
             bytes.remove_prefix(static_cast<std::size_t>(n));
         }
-    }
-
-    // Closes ".part" and renames it to `final_path`; the SHA-256 when hashing, else "".
-    std::string finish(const std::filesystem::path& final_path) {
+        if (!final_path) return {};
         int fd = std::exchange(fd_, -1);
         if (::close(fd) != 0 && errno != EINTR) fail("close");
-        std::filesystem::rename(path_, final_path);
+        std::lock_guard lock(mutex_);
+        if (abandoned_) return {};  // given up meanwhile: no final file
+        std::filesystem::rename(path_, *final_path);
+        renamed_ = true;
         return hash_ ? hash_->hex() : std::string();
     }
 
-    void close() noexcept {
-        if (fd_ >= 0) ::close(std::exchange(fd_, -1));
+    // On the loop, when the download fails: no job writes or renames from now on; ".part" is
+    // removed (unless `keep`) now, or by the job in flight when it ends.
+    void abandon(bool keep) noexcept {
+        std::lock_guard lock(mutex_);
+        abandoned_ = true;
+        keep_ = keep;
+        if (!busy_) drop_unless_kept();
     }
 
 private:
+    void job_ended() noexcept {
+        std::lock_guard lock(mutex_);
+        busy_ = false;
+        if (abandoned_) drop_unless_kept();
+    }
+    void drop_unless_kept() noexcept {
+        if (keep_ || renamed_) return;
+        std::error_code ignored;
+        std::filesystem::remove(path_, ignored);
+    }
     void open(bool append) {
         if (hashing_) hash_.emplace();
         if (append && hash_) {
@@ -756,21 +779,24 @@ private:
         throw std::filesystem::filesystem_error(what, path_, std::error_code(errno, std::generic_category()));
     }
 
-    std::filesystem::path path_;
-    bool hashing_;
-    int fd_ = -1;
+    const std::filesystem::path path_;
+    const bool hashing_;
+    int fd_ = -1;  // the jobs' own (one at a time)
     std::optional<weft::detail::sha256> hash_;
+    std::mutex mutex_;  // guards the flags below
+    bool busy_ = false;
+    bool abandoned_ = false;
+    bool keep_ = false;
+    bool renamed_ = false;
 };
 
-// Writes `bytes` to `file` on a pool thread; with a `final_path`, then closes and renames it
-// (yielding the SHA-256 when hashing). Otherwise the file stays open until its last owner
-// lets go. The job owns everything it touches. Callers name the task before awaiting it: GCC 12
-// may destroy a temporary argument inside a co_await full-expression twice.
+// Writes `bytes` to `file` on a pool thread (see part_file::write). The job owns everything it
+// touches. Callers name the task before awaiting it: GCC 12 may destroy a temporary argument
+// inside a co_await full-expression twice.
 task<std::string> write_part(std::shared_ptr<part_file> file, bool append, std::string bytes,
                              std::optional<std::filesystem::path> final_path) {
     auto job = [file = std::move(file), append, bytes = std::move(bytes), final_path = std::move(final_path)] {
-        file->write(append, bytes);
-        return final_path ? file->finish(*final_path) : std::string();
+        return file->write(append, bytes, final_path);
     };  // named: see src/fs/file.cpp on GCC 12
     co_return co_await to_thread(std::move(job));
 }
@@ -885,9 +911,9 @@ task<download_result> download_to(std::shared_ptr<session_impl> s, std::unique_p
         failure = std::current_exception();  // cancellation, a weft timeout, a file error
     }
     if (failure) {
-        // The error path does not suspend (the task may be cancelled): one unlink on the loop
-        // thread, and the ".part" file does not outlive the failure unless it is kept.
-        if (!dl.keep_partial || corrupt) remove_quietly(part);
+        // The error path does not suspend (the task may be cancelled): ".part" is removed now
+        // unless kept, or by a write still in flight on the pool when it ends.
+        file->abandon(dl.keep_partial && !corrupt);
         std::rethrow_exception(failure);
     }
     result.path = spec->path;

@@ -182,13 +182,16 @@ public:
     task<response> post(std::string url, std::string body,
                         std::string content_type = "application/x-www-form-urlencoded");
 
-    /// Streams `url` into `path`: bytes go to `path` + ".part" through the thread pool, which
-    /// is renamed to `path` once complete and verified: when the response gives a length
+    /// Streams `url` into `path`: bytes go to `path` + ".part" through the thread pool (in
+    /// batches of up to 256 KiB: a small file is written, closed and renamed in one pool job),
+    /// which is renamed to `path` once complete and verified: when the response gives a length
     /// (Content-Length, or the Content-Range total when resuming) the file must have exactly
     /// that size. The body is saved as sent (no Accept-Encoding is offered, so lengths and
     /// ranges count the file's own bytes). On any failure (error status ≥ 400, transfer
     /// error, timeout, cancellation, wrong size) the ".part" file is removed and `path` is
-    /// untouched — unless `download_options::keep_partial` keeps it for a resume.
+    /// untouched — unless `download_options::keep_partial` keeps it for a resume. (A batch
+    /// already handed to the pool when the download is cancelled still lands in a kept
+    /// ".part"; a dropped one is removed when that write ends.)
     /// *Throws:* `http::error` (reason `status` for an error status, `transfer` for a wrong
     /// size — "truncated: got X of Y bytes", `too_large` past `max_bytes`), or the file error.
     /// *Cancellation:* cancellable; nothing is left behind (but ".part" with `keep_partial`).
