@@ -2,6 +2,7 @@
 // Helpers shared by the HTTP and crawler tests.
 #include <weft/errors.hpp>
 #include <weft/task.hpp>
+#include <weft/task_handle.hpp>
 
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
@@ -21,6 +22,18 @@ weft::task<std::string> expect_error(weft::task<T> t, weft::http::error::reason 
     }
     ADD_FAILURE() << "no http::error thrown";
     co_return std::string();
+}
+
+// Cancels `h` and awaits it; true if it ended with weft::cancelled_error.
+template <class T>
+weft::task<bool> cancel_and_await(weft::task_handle<T>& h) {
+    h.cancel();
+    try {
+        co_await h;
+    } catch (const weft::cancelled_error&) {
+        co_return true;
+    }
+    co_return false;
 }
 
 // The SHA-256 of `data` in lower-case hex (as the demo site's manifest writes it).

@@ -42,6 +42,7 @@ std::filesystem::path temp_dir(const std::string& name) {
     return dir;
 }
 
+using weft_test::cancel_and_await;
 using weft_test::expect_error;
 using weft_test::sha256_hex;
 
@@ -246,13 +247,7 @@ TEST(HttpClient, WeftTimeoutAndCancellationRemoveTheTransfer) {
         auto h = weft::create_task(session.get(srv.url() + "/slow"));
         co_await weft::sleep(200ms);  // mid-transfer now
         EXPECT_EQ(session.active(), 1u);
-        h.cancel();
-        bool cancelled = false;
-        try {
-            co_await h;
-        } catch (const weft::cancelled_error&) {
-            cancelled = true;
-        }
+        bool cancelled = co_await cancel_and_await(h);
         EXPECT_TRUE(cancelled);
         EXPECT_EQ(session.active(), 0u);
         // The session still works afterwards.

@@ -156,6 +156,7 @@ struct origin {
     }
 };
 
+using weft_test::cancel_and_await;
 using weft_test::expect_error;
 using weft_test::sha256_hex;
 
@@ -448,13 +449,7 @@ TEST(HttpDownload, CancellingMidTransferKeepsThePartFileOnlyWhenAsked) {
             for (int i = 0; i < 500 && s.progress < o.data.size() / 2; ++i) co_await weft::sleep(10ms);
             EXPECT_EQ(s.progress, o.data.size() / 2);  // the half body arrived; the server is silent now
             EXPECT_EQ(session.active(), 1u);
-            h.cancel();
-            bool cancelled = false;
-            try {
-                co_await h;
-            } catch (const weft::cancelled_error&) {
-                cancelled = true;
-            }
+            bool cancelled = co_await cancel_and_await(h);
             EXPECT_TRUE(cancelled);
             EXPECT_EQ(session.active(), 0u);
             // A batch already handed to the pool (256 KiB of the 300 KB received) may still be

@@ -38,6 +38,7 @@
 /// `weft::aio::queue` or `weft::to_thread`.
 /// *Thread-safety:* every member may be called from any thread.
 
+#include <weft/detail/cpu_relax.hpp>
 #include <weft/detail/mpmc_ring.hpp>
 #include <weft/errors.hpp>
 

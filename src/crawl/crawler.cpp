@@ -441,7 +441,9 @@ task<void> engine::work(work_item item) {
     item.started = std::chrono::steady_clock::now();
     std::optional<failure> crashed;
     try {
-        if (item.kind == url_kind::page) {
+        if (!co_await robots_allow(item.url)) {
+            refuse_by_robots(item);
+        } else if (item.kind == url_kind::page) {
             co_await crawl_page(item);
         } else {
             co_await fetch_image(item);
@@ -637,10 +639,6 @@ void engine::add_found(const std::vector<std::string>& urls, url_kind kind, int 
 }
 
 task<void> engine::crawl_page(work_item& item) {
-    if (!co_await robots_allow(item.url)) {
-        refuse_by_robots(item);
-        co_return;
-    }
     std::string origin = split_origin(item.url).origin;
     std::shared_ptr<const http::response> page;
     failure last;
@@ -727,10 +725,6 @@ task<void> engine::crawl_page(work_item& item) {
 }
 
 task<void> engine::fetch_image(work_item& item) {
-    if (!co_await robots_allow(item.url)) {
-        refuse_by_robots(item);
-        co_return;
-    }
     if (item.path.empty()) {
         auto reserved = on_store([id = item.id, url = item.url, how = o_.file_layout](store& db) {
             return reserve_name(db, id, url, how);

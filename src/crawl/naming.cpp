@@ -1,9 +1,10 @@
 // weft::crawl file naming: URL → sanitized relative path, numbering, confinement check.
 #include <weft/crawl/naming.hpp>
 
+#include "common/percent_decode.hpp"
+
 #include <curl/curl.h>
 
-#include <climits>
 #include <memory>
 #include <new>
 #include <stdexcept>
@@ -28,18 +29,6 @@ std::string get_part(CURLU* u, CURLUPart part, unsigned flags = 0) {
     std::string value(out);
     curl_free(out);
     return value;
-}
-
-// %XX → byte (libcurl's decoder; invalid escapes stay as they are).
-std::string percent_decode(std::string_view s) {
-    if (s.empty()) return {};  // curl_easy_unescape reads a length of 0 as "up to the NUL"
-    if (s.size() > static_cast<std::size_t>(INT_MAX)) throw std::length_error("URL segment too long");
-    int length = 0;
-    char* out = curl_easy_unescape(nullptr, s.data(), static_cast<int>(s.size()), &length);
-    if (out == nullptr) throw std::bad_alloc();
-    std::string decoded(out, static_cast<std::size_t>(length));
-    curl_free(out);
-    return decoded;
 }
 
 // Length of the valid UTF-8 sequence starting at s[i], or 0 if it is not one.
@@ -87,7 +76,7 @@ std::string shorten(std::string name) {
 
 // One decoded, sanitized path component (never "", "." or "..").
 std::string sanitize_segment(std::string_view raw) {
-    std::string decoded = percent_decode(raw);
+    std::string decoded = weft::detail::percent_decode(raw);
     std::string out;
     out.reserve(decoded.size());
     for (std::size_t i = 0; i < decoded.size();) {

@@ -22,6 +22,7 @@
 //
 // Job memory: see allocate_job_block below.
 
+#include <weft/detail/cpu_relax.hpp>
 #include <weft/thread_pool_executor.hpp>
 
 #include "common/log.hpp"
@@ -36,15 +37,6 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
-
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#define WEFT_CPU_RELAX() _mm_pause()
-#elif defined(__aarch64__)
-#define WEFT_CPU_RELAX() asm volatile("yield")
-#else
-#define WEFT_CPU_RELAX() ((void)0)
-#endif
 
 namespace weft::detail {
 
@@ -506,7 +498,7 @@ private:
                     return job;
                 }
                 if (round < spin_rounds) {
-                    for (int i = 0; i < 32; ++i) WEFT_CPU_RELAX();
+                    for (int i = 0; i < 32; ++i) cpu_relax();
                 } else {
                     std::this_thread::yield();
                 }

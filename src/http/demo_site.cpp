@@ -2,6 +2,7 @@
 #include <weft/http/demo_site.hpp>
 #include <weft/sleep.hpp>
 
+#include "common/percent_decode.hpp"
 #include "common/sha256.hpp"
 
 #include <curl/curl.h>
@@ -183,15 +184,6 @@ std::string percent_encode(std::string_view segment) {
     return out;
 }
 
-std::string percent_decode(std::string_view text) {
-    int n = 0;
-    char* d = curl_easy_unescape(nullptr, text.data(), static_cast<int>(text.size()), &n);
-    if (d == nullptr) throw std::bad_alloc();
-    std::string out(d, static_cast<std::size_t>(n));
-    curl_free(d);
-    return out;
-}
-
 // What requests are matched and counted by: the percent-decoded path, then "?" and the query
 // as sent.
 std::string resource_key(std::string_view decoded_path, std::string_view query) {
@@ -204,7 +196,7 @@ std::string resource_key(std::string_view decoded_path, std::string_view query) 
 std::string target_key(std::string_view target) {
     target = target.substr(0, target.find('#'));
     auto q = target.find('?');
-    return resource_key(percent_decode(target.substr(0, q)), q == std::string_view::npos ? "" : target.substr(q + 1));
+    return resource_key(weft::detail::percent_decode(target.substr(0, q)), q == std::string_view::npos ? "" : target.substr(q + 1));
 }
 
 std::string utf8_page(std::string_view title, std::string_view head, std::string_view body) {

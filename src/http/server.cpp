@@ -4,6 +4,8 @@
 #include <weft/timeout.hpp>
 #include <weft/to_thread.hpp>
 
+#include "common/percent_decode.hpp"
+
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <http_parser.h>
@@ -149,24 +151,6 @@ loaded_file load_file(const std::filesystem::path& path) {
     return f;
 }
 
-std::string percent_decode(std::string_view in) {
-    std::string out;
-    out.reserve(in.size());
-    for (std::size_t i = 0; i < in.size(); ++i) {
-        if (in[i] == '%' && i + 2 < in.size()) {
-            unsigned value = 0;
-            auto [p, ec] = std::from_chars(in.data() + i + 1, in.data() + i + 3, value, 16);
-            if (ec == std::errc() && p == in.data() + i + 3) {
-                out += static_cast<char>(value);
-                i += 2;
-                continue;
-            }
-        }
-        out += in[i];
-    }
-    return out;
-}
-
 // What the parser callbacks fill in for one request.
 struct parse_state {
     explicit parse_state(const server_options& o) : options(o) {}
@@ -242,7 +226,7 @@ const http_parser_settings& parser_settings() {
             const std::string& t = st.req.target;
             if (http_parser_parse_url(t.data(), t.size(), p->method == HTTP_CONNECT, &u) != 0) return -1;
             if (u.field_set & (1 << UF_PATH))
-                st.req.path = percent_decode(std::string_view(t).substr(u.field_data[UF_PATH].off, u.field_data[UF_PATH].len));
+                st.req.path = weft::detail::percent_decode(std::string_view(t).substr(u.field_data[UF_PATH].off, u.field_data[UF_PATH].len));
             else
                 st.req.path.assign(1, '/');  // (not = "/": GCC 12 -O3 warns falsely, -Wrestrict)
             if (u.field_set & (1 << UF_QUERY))

@@ -28,6 +28,7 @@
 ///   waker takes the parking mutex once so its notify cannot fall between a waiter's recheck
 ///   and its wait.
 
+#include <weft/detail/cpu_relax.hpp>
 #include <weft/errors.hpp>
 
 #include <algorithm>
@@ -47,19 +48,7 @@
 #include <utility>
 #include <vector>
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#endif
-
 namespace weft::detail {
-
-inline void cpu_relax() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-    _mm_pause();
-#elif defined(__aarch64__)
-    asm volatile("yield");
-#endif
-}
 
 /// A thread-safe FIFO with `weft::queue`'s semantics (see the file comment for the design).
 /// `T` must move and destroy without throwing (`weft::queue` uses a locked deque otherwise).
