@@ -457,7 +457,8 @@ TEST(HttpDownload, CancellingMidTransferKeepsThePartFileOnlyWhenAsked) {
             auto settle_until = std::chrono::steady_clock::now() + 5s;
             auto settled = [&] {
                 std::error_code ec;
-                return keep_partial ? fs::file_size(part, ec) >= 256 * 1024u : !fs::exists(part);
+                auto size = fs::file_size(part, ec);
+                return keep_partial ? !ec && size >= 256 * 1024u : !fs::exists(part);
             };
             while (!settled() && std::chrono::steady_clock::now() < settle_until) co_await weft::sleep(5ms);
             co_await weft::sleep(50ms);  // and nothing changes afterwards

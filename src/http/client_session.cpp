@@ -703,11 +703,12 @@ public:
 
     // On a pool thread: writes `bytes` (opening ".part" on the first call; `append`: after its
     // kept bytes, which are hashed first), then with a `final_path` closes and renames it,
-    // yielding the SHA-256 when hashing. Does nothing once the download was abandoned.
+    // yielding the SHA-256 when hashing. Once the download was abandoned it renames nothing,
+    // and writes only if ".part" is kept (the bytes are a valid prefix for a resume).
     std::string write(bool append, std::string_view bytes, const std::optional<std::filesystem::path>& final_path) {
         {
             std::lock_guard lock(mutex_);
-            if (abandoned_) return {};
+            if (abandoned_ && !keep_) return {};
             busy_ = true;
         }
         struct settle {
@@ -732,8 +733,8 @@ public:
         return hash_ ? hash_->hex() : std::string();
     }
 
-    // On the loop, when the download fails: no job writes or renames from now on; ".part" is
-    // removed (unless `keep`) now, or by the job in flight when it ends.
+    // On the loop, when the download fails: no job renames from now on, nor writes unless
+    // `keep`; ".part" is removed (unless `keep`) now, or by the job in flight when it ends.
     void abandon(bool keep) noexcept {
         std::lock_guard lock(mutex_);
         abandoned_ = true;
