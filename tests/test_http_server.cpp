@@ -5,6 +5,7 @@
 #include <weft/run.hpp>
 #include <weft/timeout.hpp>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -256,4 +257,51 @@ TEST(HttpServer, StaticFilesHaveAnEtagAndLastModified) {
     std::filesystem::remove_all(root);
     EXPECT_EQ(http::http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
     EXPECT_EQ(http::http_date(784111777), "Sun, 06 Nov 1994 08:49:37 GMT");
+}
+
+TEST(HttpServer, StaticFilesReadOnTheLoopOrOnThePoolAnswerAlike) {
+    // 1 KiB is read on the loop (in the page cache after the write); 300 KiB is over the
+    // loop's limit, so the pool reads it: both answers have the same shape.
+    auto root = std::filesystem::temp_directory_path() / ("weft_static_p_" + std::to_string(::getpid()));
+    std::filesystem::create_directories(root / "dir");
+    std::string small(1024, 's'), large;
+    for (int i = 0; large.size() < 300 * 1024; ++i) large += std::to_string(i) + '\n';
+    std::ofstream(root / "small.txt") << small;
+    std::ofstream(root / "large.txt") << large;
+    weft::run([&]() -> weft::task<> {
+        auto deadline = weft::timeout(20s);
+        auto srv = co_await http::server::start(http::static_files(root), "127.0.0.1", 0);
+        auto s = co_await weft::net::open_connection("127.0.0.1", srv.port());
+        for (const std::string* body : {&small, &large}) {
+            std::string name = body == &small ? "small.txt" : "large.txt";
+            s.write("GET /" + name + " HTTP/1.1\r\n\r\n");
+            auto whole = co_await read_response(s);
+            EXPECT_TRUE(whole.starts_with("HTTP/1.1 200 OK\r\n")) << name;
+            EXPECT_NE(whole.find("\r\nContent-Type: text/plain\r\n"), std::string::npos) << name;
+            EXPECT_NE(whole.find("\r\nAccept-Ranges: bytes\r\n"), std::string::npos) << name;
+            EXPECT_NE(whole.find(fmt::format("\r\nETag: \"{:x}-", body->size())), std::string::npos) << name;
+            EXPECT_NE(whole.find("\r\nLast-Modified: "), std::string::npos) << name;
+            EXPECT_TRUE(whole.ends_with("\r\n\r\n" + *body)) << name;
+            s.write("GET /" + name + " HTTP/1.1\r\nRange: bytes=-5\r\n\r\n");
+            auto tail = co_await read_response(s);
+            EXPECT_TRUE(tail.starts_with("HTTP/1.1 206 Partial Content\r\n")) << tail;
+            EXPECT_NE(tail.find(fmt::format("\r\nContent-Range: bytes {}-{}/{}\r\n", body->size() - 5, body->size() - 1,
+                                            body->size())),
+                      std::string::npos)
+                << tail;
+            EXPECT_TRUE(tail.ends_with("\r\n\r\n" + body->substr(body->size() - 5))) << tail;
+            s.write("GET /" + name + " HTTP/1.1\r\nRange: bytes=999999-\r\n\r\n");
+            auto refused = co_await read_response(s);
+            EXPECT_TRUE(refused.starts_with("HTTP/1.1 416 ")) << refused;
+            EXPECT_NE(refused.find(fmt::format("\r\nContent-Range: bytes */{}\r\n", body->size())), std::string::npos);
+            s.write("HEAD /" + name + " HTTP/1.1\r\n\r\n");
+            auto head = co_await s.readuntil("\r\n\r\n");  // no body follows
+            EXPECT_NE(head.find(fmt::format("\r\nContent-Length: {}\r\n", body->size())), std::string::npos) << head;
+        }
+        s.write("GET /dir HTTP/1.1\r\n\r\nGET /dir/none HTTP/1.1\r\n\r\n");  // a directory; under a directory
+        EXPECT_TRUE((co_await read_response(s)).starts_with("HTTP/1.1 404 Not Found\r\n"));
+        EXPECT_TRUE((co_await read_response(s)).starts_with("HTTP/1.1 404 Not Found\r\n"));
+        srv.close();
+    }());
+    std::filesystem::remove_all(root);
 }

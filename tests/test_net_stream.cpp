@@ -11,7 +11,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <array>
 #include <string>
+#include <string_view>
 #include <system_error>
 
 using namespace std::chrono_literals;
@@ -207,6 +209,38 @@ TEST(NetStream, DrainAppliesBackpressureToAPeerThatDoesNotRead) {
         EXPECT_TRUE(blocked);
         EXPECT_LE(s.write_buffer_size(), limits.high_water + block.size());
         s.abort();
+        server.close();
+        server.cancel_connections();
+        co_await server.wait_closed();
+    }());
+}
+
+TEST(NetStream, WritelinesSendsThePartsInOrderAndBuffersTheRest) {
+    weft::run([]() -> weft::task<void> {
+        auto deadline = weft::timeout(20s);
+        std::string received;
+        auto server = co_await net::start_server(
+            [&received](net::stream& s) -> weft::task<void> {
+                for (std::string chunk; !(chunk = co_await s.read()).empty();) received += chunk;
+            },
+            "127.0.0.1", 0);
+        auto s = co_await net::open_connection("127.0.0.1", server.port());
+        std::array<std::string_view, 4> small{"GET / HTTP/1.1\r\n", "", "Host: x\r\n", "\r\n"};
+        s.writelines(small);
+        // Parts far larger than the socket buffers: the kernel takes a prefix that ends inside
+        // a part, and the rest is buffered, in order, ahead of what is written next.
+        std::string a(3 * 1024 * 1024, 'a'), b;
+        for (int i = 0; b.size() < 2 * 1024 * 1024; ++i) b += std::to_string(i) + ',';
+        std::array<std::string_view, 3> big{a, "", b};
+        s.writelines(big);
+        EXPECT_GT(s.write_buffer_size(), 0u);
+        s.write("tail");
+        s.close();
+        co_await s.wait_closed();
+        EXPECT_THROW(s.writelines(small), weft::invalid_state_error);
+        std::string expected = "GET / HTTP/1.1\r\nHost: x\r\n\r\n" + a + b + "tail";
+        for (int i = 0; i < 2000 && received.size() < expected.size(); ++i) co_await weft::sleep(5ms);
+        EXPECT_TRUE(received == expected) << received.size() << " bytes received, " << expected.size() << " sent";
         server.close();
         server.cancel_connections();
         co_await server.wait_closed();

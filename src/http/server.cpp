@@ -9,12 +9,16 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <http_parser.h>
+#include <linux/openat2.h>
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cerrno>
 #include <charconv>
@@ -65,7 +69,10 @@ std::string_view reason_phrase(int status) noexcept {
     }
 }
 
-std::string mime_type(const std::filesystem::path& path) {
+namespace {
+
+// mime_type() without the string: a literal.
+std::string_view mime_type_of(const std::filesystem::path& path) {
     std::string ext = path.extension().string();
     for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     if (ext == ".html" || ext == ".htm") return "text/html";
@@ -81,18 +88,29 @@ std::string mime_type(const std::filesystem::path& path) {
     return "application/octet-stream";
 }
 
-std::string strong_etag(std::string_view body) {
-    return fmt::format("\"{:x}-{:016x}\"", body.size(), std::hash<std::string_view>{}(body));
-}
-
-std::string http_date(std::time_t t) {
+// http_date() into `out` (29 characters, no allocation).
+std::string_view format_http_date(std::array<char, 32>& out, std::time_t t) {
     static constexpr const char* days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
     static constexpr const char* months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                              "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
     std::tm tm{};
     ::gmtime_r(&t, &tm);
-    return fmt::format("{}, {:02} {} {} {:02}:{:02}:{:02} GMT", days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon],
-                       tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    auto r = fmt::format_to_n(out.data(), out.size(), "{}, {:02} {} {} {:02}:{:02}:{:02} GMT", days[tm.tm_wday],
+                              tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    return {out.data(), std::min(r.size, out.size())};
+}
+
+}  // namespace
+
+std::string mime_type(const std::filesystem::path& path) { return std::string(mime_type_of(path)); }
+
+std::string strong_etag(std::string_view body) {
+    return fmt::format("\"{:x}-{:016x}\"", body.size(), std::hash<std::string_view>{}(body));
+}
+
+std::string http_date(std::time_t t) {
+    std::array<char, 32> out;
+    return std::string(format_http_date(out, t));
 }
 
 namespace {
@@ -106,19 +124,44 @@ const std::string* find_header(const std::vector<std::pair<std::string, std::str
 
 // RFC 9110 §13.1.5: whether a Range request with this If-Range (if any) gets its range: an
 // entity tag must equal the representation's strong ETag, a date its Last-Modified exactly.
-bool if_range_holds(const std::optional<std::string>& if_range, const std::string& etag, const std::string* modified) {
+// An empty `modified`: the representation has no Last-Modified.
+bool if_range_holds(const std::optional<std::string>& if_range, std::string_view etag, std::string_view modified) {
     if (!if_range) return true;
     std::string_view v = *if_range;
     if (v.starts_with("W/")) return false;
     if (v.starts_with('"')) return !etag.starts_with("W/") && v == etag;
-    return modified && v == *modified;
+    return !modified.empty() && v == modified;
 }
+
+// A file's ETag (from its size and mtime) and Last-Modified, formatted without allocating.
+class file_validators {
+public:
+    file_validators() = default;
+    file_validators(std::uint64_t size, std::int64_t mtime_sec, std::uint32_t mtime_nsec) {
+        auto mtime_ns = static_cast<std::uint64_t>(mtime_sec) * 1'000'000'000u + mtime_nsec;
+        auto r = fmt::format_to_n(etag_.data(), etag_.size(), "\"{:x}-{:x}\"", size, mtime_ns);
+        etag_size_ = std::min(r.size, etag_.size());
+        modified_size_ = format_http_date(modified_, static_cast<std::time_t>(mtime_sec)).size();
+    }
+    std::string_view etag() const noexcept { return {etag_.data(), etag_size_}; }
+    std::string_view last_modified() const noexcept { return {modified_.data(), modified_size_}; }
+
+private:
+    std::array<char, 40> etag_{};  // '"' + 16 hex digits + '-' + 16 + '"'
+    std::size_t etag_size_ = 0;
+    std::array<char, 32> modified_{};
+    std::size_t modified_size_ = 0;
+};
+
+struct fd_closer {
+    int fd;
+    ~fd_closer() { ::close(fd); }
+};
 
 // A file's bytes and validators, all from one open descriptor (on a pool thread).
 struct loaded_file {
     std::string data;
-    std::string etag;
-    std::string last_modified;
+    file_validators validators;
 };
 
 loaded_file load_file(const std::filesystem::path& path) {
@@ -127,10 +170,7 @@ loaded_file load_file(const std::filesystem::path& path) {
     };
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) fail("open");
-    struct closer {
-        int fd;
-        ~closer() { ::close(fd); }
-    } guard{fd};
+    fd_closer guard{fd};
     struct stat st{};
     if (::fstat(fd, &st) != 0) fail("stat");
     loaded_file f;
@@ -145,10 +185,64 @@ loaded_file load_file(const std::filesystem::path& path) {
         got += static_cast<std::size_t>(n);
     }
     f.data.resize(got);
-    auto mtime_ns = static_cast<std::uint64_t>(st.st_mtim.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(st.st_mtim.tv_nsec);
-    f.etag = fmt::format("\"{:x}-{:x}\"", static_cast<std::uint64_t>(st.st_size), mtime_ns);
-    f.last_modified = http_date(st.st_mtim.tv_sec);
+    f.validators = file_validators(static_cast<std::uint64_t>(st.st_size), st.st_mtim.tv_sec,
+                                   static_cast<std::uint32_t>(st.st_mtim.tv_nsec));
     return f;
+}
+
+// The status a file request gets for an error opening or reading it.
+int status_for(std::error_code code) {
+    if (code == std::errc::no_such_file_or_directory || code == std::errc::is_a_directory ||
+        code == std::errc::not_a_directory)
+        return 404;
+    return code == std::errc::permission_denied ? 403 : 500;
+}
+
+// Files up to this size are read on the loop when they are in the page cache.
+constexpr std::uint64_t max_loop_read = 256 * 1024;
+
+// What load_cached() did.
+enum class cached_load { loaded, refused, must_wait };
+
+// Loads a regular file of at most max_loop_read bytes into `buf` without ever waiting on the
+// disk, so the loop itself can do it: openat2 with RESOLVE_CACHED fails with EAGAIN unless
+// every path component is in the dentry cache, statx with AT_STATX_DONT_SYNC takes the
+// attributes the kernel holds, and preadv2 with RWF_NOWAIT fails with EAGAIN unless the bytes
+// are in the page cache. `must_wait` (that, another kind of file, a larger one, one that grew,
+// a kernel without these flags, any other error): load_file() on the pool must do it, and
+// reports any error exactly as before. `refused`: no such file (`error` says why).
+cached_load load_cached(const std::filesystem::path& path, std::string& buf, std::size_t& size,
+                        file_validators& validators, std::error_code& error) {
+    open_how how{};
+    how.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK;  // O_NONBLOCK: a FIFO must not block the open
+    how.resolve = RESOLVE_CACHED;
+    int fd = static_cast<int>(::syscall(SYS_openat2, AT_FDCWD, path.c_str(), &how, sizeof how));
+    if (fd < 0) {
+        if (errno != ENOENT && errno != ENOTDIR && errno != EACCES) return cached_load::must_wait;
+        error = std::error_code(errno, std::generic_category());
+        return cached_load::refused;
+    }
+    fd_closer guard{fd};
+    struct statx sx{};
+    constexpr unsigned wanted = STATX_TYPE | STATX_SIZE | STATX_MTIME;
+    if (::statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, wanted, &sx) != 0 || (sx.stx_mask & wanted) != wanted ||
+        !S_ISREG(sx.stx_mode) || sx.stx_size > max_loop_read)
+        return cached_load::must_wait;
+    const auto expected = static_cast<std::size_t>(sx.stx_size);
+    if (buf.size() < expected + 1) buf.resize(expected + 1);  // + 1: notices a file that grew
+    std::size_t got = 0;
+    while (got < expected) {
+        iovec iov{buf.data() + got, expected + 1 - got};
+        ssize_t n = ::preadv2(fd, &iov, 1, static_cast<off_t>(got), RWF_NOWAIT);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return cached_load::must_wait;
+        if (n == 0) break;  // the file shrank
+        got += static_cast<std::size_t>(n);
+    }
+    if (got > expected) return cached_load::must_wait;
+    size = got;
+    validators = file_validators(sx.stx_size, sx.stx_mtime.tv_sec, sx.stx_mtime.tv_nsec);
+    return cached_load::loaded;
 }
 
 // What the parser callbacks fill in for one request.
@@ -359,73 +453,105 @@ task<void> serve_connection(std::shared_ptr<detail::server_state> st, net::strea
 
 }  // namespace
 
-task<void> exchange::respond(reply r) {
+void exchange::write_response(int status, std::string_view content_type,
+                              const std::vector<std::pair<std::string, std::string>>& headers,
+                              std::string_view file_etag, std::string_view file_modified, std::string_view body) {
     if (responded_) throw invalid_state_error("http::exchange: a response was already sent");
     responded_ = true;
     const bool head = request_.method == "HEAD";
     const bool get_like = head || request_.method == "GET";
-    std::string_view body = r.body;
-    int status = r.status;
-    std::string content_range;
+    const std::size_t full_size = body.size();
+    std::optional<std::pair<std::size_t, std::size_t>> range;  // what a 206 sends
+    bool unsatisfiable = false;                                 // a 416 for the request's Range
     std::string computed_etag;  // for a 200 body the handler gave no ETag
     if (status == 200 && get_like) {
-        const std::string* etag = find_header(r.headers, "etag");
-        if (!etag) {
-            computed_etag = strong_etag(body);
-            etag = &computed_etag;
+        std::string_view etag = file_etag;
+        if (etag.empty()) {
+            if (const std::string* given = find_header(headers, "etag")) {
+                etag = *given;
+            } else {
+                computed_etag = strong_etag(body);
+                etag = computed_etag;
+            }
         }
+        std::string_view modified = file_modified;
+        if (modified.empty())
+            if (const std::string* given = find_header(headers, "last-modified")) modified = *given;
         auto h = request_.headers.get("range");
-        if (h && if_range_holds(request_.headers.get("if-range"), *etag, find_header(r.headers, "last-modified"))) {
-            bool unsatisfiable = false;
-            if (auto range = parse_range(*h, body.size(), unsatisfiable)) {
+        if (h && if_range_holds(request_.headers.get("if-range"), etag, modified)) {
+            range = parse_range(*h, full_size, unsatisfiable);
+            if (range) {
                 status = 206;
-                content_range = fmt::format("bytes {}-{}/{}", range->first, range->second, body.size());
                 body = body.substr(range->first, range->second - range->first + 1);
             } else if (unsatisfiable) {
                 status = 416;
-                content_range = fmt::format("bytes */{}", body.size());
                 body = {};
             }
         }
     }
-    std::string out = fmt::format("HTTP/1.1 {} {}\r\nServer: weft\r\nContent-Length: {}\r\n", status,
-                                  reason_phrase(status), body.size());
-    if (!r.content_type.empty() && status != 416) out += fmt::format("Content-Type: {}\r\n", r.content_type);
-    if (get_like && (status == 200 || status == 206)) out += "Accept-Ranges: bytes\r\n";
-    if (!content_range.empty()) out += fmt::format("Content-Range: {}\r\n", content_range);
-    if (!computed_etag.empty() && status != 416) out += fmt::format("ETag: {}\r\n", computed_etag);
-    for (auto& [name, value] : r.headers) out += fmt::format("{}: {}\r\n", name, value);
-    if (close_) out += "Connection: close\r\n";
-    else if (request_.http_major == 1 && request_.http_minor == 0) out += "Connection: keep-alive\r\n";
-    out += "\r\n";
-    if (!head) out.append(body);
-    stream_.write(out);
+    fmt::memory_buffer out;  // the head, on the stack unless it is long
+    auto to = std::back_inserter(out);
+    fmt::format_to(to, "HTTP/1.1 {} {}\r\nServer: weft\r\nContent-Length: {}\r\n", status, reason_phrase(status),
+                   body.size());
+    if (!content_type.empty() && status != 416) fmt::format_to(to, "Content-Type: {}\r\n", content_type);
+    if (get_like && (status == 200 || status == 206)) fmt::format_to(to, "Accept-Ranges: bytes\r\n");
+    if (range) fmt::format_to(to, "Content-Range: bytes {}-{}/{}\r\n", range->first, range->second, full_size);
+    if (unsatisfiable) fmt::format_to(to, "Content-Range: bytes */{}\r\n", full_size);
+    if (!computed_etag.empty() && status != 416) fmt::format_to(to, "ETag: {}\r\n", computed_etag);
+    for (auto& [name, value] : headers) fmt::format_to(to, "{}: {}\r\n", name, value);
+    if (!file_etag.empty()) fmt::format_to(to, "ETag: {}\r\nLast-Modified: {}\r\n", file_etag, file_modified);
+    if (close_) fmt::format_to(to, "Connection: close\r\n");
+    else if (request_.http_major == 1 && request_.http_minor == 0) fmt::format_to(to, "Connection: keep-alive\r\n");
+    fmt::format_to(to, "\r\n");
+    std::array<std::string_view, 2> parts{std::string_view(out.data(), out.size()), head ? std::string_view() : body};
+    stream_.writelines(parts);
+}
+
+task<void> exchange::respond(reply r) {
+    write_response(r.status, r.content_type, r.headers, {}, {}, r.body);
     co_await stream_.drain();
 }
 
 task<void> exchange::send_file(std::filesystem::path file) {
-    loaded_file loaded;
-    int status = 0;
-    try {
-        auto job = [file] { return load_file(file); };  // named: see src/fs/file.cpp on GCC 12
-        loaded = co_await to_thread(std::move(job));
-    } catch (const std::filesystem::filesystem_error& e) {
-        auto code = e.code();
-        status = code == std::errc::no_such_file_or_directory || code == std::errc::is_a_directory ||
-                         code == std::errc::not_a_directory
-                     ? 404
-                 : code == std::errc::permission_denied ? 403
-                                                        : 500;
+    if (responded_) throw invalid_state_error("http::exchange: a response was already sent");
+    auto refuse = [this](int status) {
+        write_response(status, "text/plain; charset=utf-8", {}, {}, {},
+                       fmt::format("{} {}\n", status, reason_phrase(status)));
+    };
+    {
+        // The loop thread's own buffer (at most max_loop_read + 1 bytes): the bytes go out, or
+        // into the stream's buffer, before this block ends, with no suspension in between, so
+        // one buffer serves every connection.
+        thread_local std::string scratch;
+        std::size_t size = 0;
+        file_validators validators;
+        std::error_code error;
+        switch (load_cached(file, scratch, size, validators, error)) {
+        case cached_load::loaded:
+            write_response(200, mime_type_of(file), {}, validators.etag(), validators.last_modified(),
+                           std::string_view(scratch.data(), size));
+            break;
+        case cached_load::refused: refuse(status_for(error)); break;
+        case cached_load::must_wait: break;
+        }
     }
-    if (status) {
-        reply answer{.status = status, .body = fmt::format("{} {}\n", status, reason_phrase(status))};
-        co_await respond(std::move(answer));
-    } else {
-        reply answer{.content_type = mime_type(file), .body = std::move(loaded.data)};
-        answer.headers.emplace_back("ETag", std::move(loaded.etag));
-        answer.headers.emplace_back("Last-Modified", std::move(loaded.last_modified));
-        co_await respond(std::move(answer));
+    if (!responded_) {
+        loaded_file loaded;
+        int status = 0;
+        try {
+            auto job = [file] { return load_file(file); };  // named: see src/fs/file.cpp on GCC 12
+            loaded = co_await to_thread(std::move(job));
+        } catch (const std::filesystem::filesystem_error& e) {
+            status = status_for(e.code());
+        }
+        if (status) {
+            refuse(status);
+        } else {
+            write_response(200, mime_type_of(file), {}, loaded.validators.etag(), loaded.validators.last_modified(),
+                           loaded.data);
+        }
     }
+    co_await stream_.drain();
 }
 
 void exchange::reset() noexcept {

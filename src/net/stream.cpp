@@ -8,6 +8,7 @@
 
 #include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <fmt/core.h>
@@ -32,25 +33,42 @@ public:
     // ---- writing ----
     std::size_t pending() const noexcept { return wbuf_.size() - wpos_; }
 
-    void write(std::string_view data) {
+    void write(std::string_view data) { writelines(std::span(&data, 1)); }
+
+    void writelines(std::span<const std::string_view> parts) {
         if (closing_) throw invalid_state_error(fmt::format("write() on a closed stream to {}", peer_.to_string()));
         if (write_error_) throw socket_error(write_error_, "write to", peer_);
         if (eof_requested_) throw invalid_state_error(fmt::format("write() after write_eof() on the stream to {}", peer_.to_string()));
-        if (pending() == 0) {
-            while (!data.empty()) {
-                ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
-                if (n >= 0) {
-                    data.remove_prefix(static_cast<std::size_t>(n));
-                    continue;
-                }
+        std::size_t i = 0, skip = 0;  // the first unsent byte: parts[i][skip]
+        while (pending() == 0 && i < parts.size()) {
+            constexpr std::size_t batch = 64;
+            iovec iov[batch];
+            std::size_t n = 0;
+            for (std::size_t j = i; j < parts.size() && n < batch; ++j, ++n) {
+                std::string_view p = parts[j].substr(j == i ? skip : 0);
+                iov[n] = {const_cast<char*>(p.data()), p.size()};
+            }
+            msghdr msg{};
+            msg.msg_iov = iov;
+            msg.msg_iovlen = n;
+            ssize_t sent = ::sendmsg(fd_, &msg, MSG_NOSIGNAL);
+            if (sent < 0) {
                 if (errno == EINTR) continue;
                 if (errno == EAGAIN || errno == EWOULDBLOCK) break;
                 write_error_ = errno;
                 throw socket_error(write_error_, "write to", peer_);
             }
-            if (data.empty()) return;
+            auto left = static_cast<std::size_t>(sent);
+            while (i < parts.size() && left >= parts[i].size() - skip) {
+                left -= parts[i].size() - skip;
+                ++i;
+                skip = 0;
+            }
+            skip += left;
         }
-        wbuf_.append(data);
+        if (i == parts.size()) return;
+        wbuf_.append(parts[i].substr(skip));
+        for (++i; i < parts.size(); ++i) wbuf_.append(parts[i]);
         watch_writer();
     }
 
@@ -445,6 +463,7 @@ task<std::string> stream::readuntil(std::string separator) {
 bool stream::at_eof() const noexcept { return impl_ && impl_->eof_ && impl_->rbuf_.empty(); }
 
 void stream::write(std::string_view data) { impl().write(data); }
+void stream::writelines(std::span<const std::string_view> parts) { impl().writelines(parts); }
 detail::drain_request stream::drain() { return {&impl()}; }
 std::size_t stream::write_buffer_size() const noexcept { return impl_ ? impl_->pending() : 0; }
 void stream::write_eof() { impl().write_eof(); }

@@ -107,9 +107,10 @@ public:
     /// *Cancellation:* cancellable (the connection is then closed).
     /// *Example:* `co_await ex.respond({.content_type = "text/html", .body = html});`
     task<void> respond(reply r);
-    /// Sends a file from disk (read through the thread pool), with its MIME type, an ETag
-    /// from its size and mtime, Last-Modified, Range/If-Range and HEAD handling; 404 if it
-    /// does not exist.
+    /// Sends a file from disk, with its MIME type, an ETag from its size and mtime,
+    /// Last-Modified, Range/If-Range and HEAD handling; 404 if it does not exist. A file of
+    /// up to 256 KiB whose name and bytes are in the kernel's caches is read on the loop
+    /// (calls that fail rather than wait on the disk); any other goes through the thread pool.
     /// *Example:* `co_await ex.send_file("www/index.html");`
     task<void> send_file(std::filesystem::path file);
 
@@ -129,6 +130,13 @@ public:
     bool closing() const noexcept { return close_; }
 
 private:
+    // Formats the head (Range and ETag handling as in respond(); a file's validators, if
+    // given, become its ETag and Last-Modified) and writes it with the body in one gather
+    // write. Synchronous: `body` need only live through the call.
+    void write_response(int status, std::string_view content_type,
+                        const std::vector<std::pair<std::string, std::string>>& headers, std::string_view file_etag,
+                        std::string_view file_modified, std::string_view body);
+
     const http::request& request_;
     net::stream& stream_;
     detail::server_state& server_;

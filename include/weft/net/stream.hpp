@@ -35,6 +35,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -231,6 +232,13 @@ public:
     /// *Throws:* `std::system_error` if the connection already failed, `invalid_state_error`
     /// after `close()`. *Example:* `s.write("PING\r\n");`
     void write(std::string_view data);
+    /// Sends `parts` one after another, as one gather write (`sendmsg` with an iovec per
+    /// part) instead of joining them first, buffering what the kernel does not take now;
+    /// never suspends (asyncio's `writelines`). Useful for a header and a body kept apart.
+    /// *Throws:* as `write`.
+    /// *Example:*
+    /// `std::array<std::string_view, 2> parts{head, body}; s.writelines(parts); co_await s.drain();`
+    void writelines(std::span<const std::string_view> parts);
     /// Waits until the write buffer is at or below the low-water mark, if it went above the
     /// high-water mark. *Throws:* `std::system_error` if sending failed.
     /// *Example:* `s.write(big); co_await s.drain();`
