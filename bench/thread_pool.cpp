@@ -1,10 +1,18 @@
-// 1M trivial submits + wait for all, on weft's thread pool and its peers in the same run:
-// oneTBB's task_group, Asio's thread_pool, and a plain mutex + condvar + deque pool.
+// Thread pools side by side, in the same run: weft's thread_pool_executor, oneTBB's
+// task_group, Asio's thread_pool, and a plain mutex + condvar + deque pool.
+//   submit_wait: 1M trivial tasks submitted from one outside thread, then wait for all.
+//   tree:        a binary tree of 1M tasks, each task submitting its two children from inside
+//                the pool (the path of per-worker queues and stealing).
+//   cpu:         4096 tasks of ~50 µs of arithmetic each (speed-up with more threads).
 // Plus the CPU an idle weft pool burns over 5 s.
 //
-// Every pool gets hardware_concurrency() workers (TBB: its default arena, where the waiting
-// thread joins in). Every task does the same thing: decrement a shared counter; the submitting
-// thread then waits until it reaches zero (TBB: task_group::wait, which also counts).
+// Each benchmark runs at every power of two from 2 up to hardware_concurrency() threads (and
+// at hardware_concurrency() itself): weft, Asio and the mutex pool get that many workers while
+// the submitting thread waits; TBB's default arena is limited to that many threads
+// (global_control), one of them the submitting thread, which runs tasks while it waits. Every task ends by decrementing a shared
+// counter; the submitting thread waits until it reaches zero (TBB: task_group::wait).
+//
+//   build/release/bench/bench_thread_pool --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 
 #include <weft/thread_pool_executor.hpp>
 
@@ -14,8 +22,11 @@
 
 #include <sys/resource.h>
 
+#include <tbb/global_control.h>
+
 #include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <mutex>
@@ -25,8 +36,18 @@
 namespace {
 
 constexpr long tasks = 1'000'000;
+constexpr int tree_depth = 19;  // 2^20 - 1 tasks
+constexpr long tree_tasks = (2L << tree_depth) - 1;
+constexpr long cpu_tasks = 4096;
 
-unsigned workers() { return std::max(1u, std::thread::hardware_concurrency()); }
+unsigned hardware_threads() { return std::max(1u, std::thread::hardware_concurrency()); }
+
+// About 50 µs of arithmetic the optimizer cannot drop.
+void burn() {
+    std::uint64_t s = 0;
+    for (std::uint64_t i = 0; i < 60'000; ++i) s = s * 6364136223846793005ull + i;
+    benchmark::DoNotOptimize(s);
+}
 
 // What every task does: count itself done; the last one wakes the submitter.
 struct countdown {
@@ -86,15 +107,19 @@ private:
     bool stop_ = false;
 };
 
-void set_counters(benchmark::State& state) {
-    state.SetItemsProcessed(state.iterations() * tasks);
+void set_counters(benchmark::State& state, long count = tasks) {
+    state.SetItemsProcessed(state.iterations() * count);
     // Invert(tasks per second) is seconds per task; scaled by 1e-9 it reads in nanoseconds.
     state.counters["ns_per_task"] = benchmark::Counter(
-        double(tasks) * 1e-9, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+        double(count) * 1e-9, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 
+unsigned threads_of(const benchmark::State& state) { return static_cast<unsigned>(state.range(0)); }
+
+// ---- 1M trivial submits from one outside thread ----------------------------------------
+
 void BM_submit_wait_weft(benchmark::State& state) {
-    weft::thread_pool_executor pool{workers()};
+    weft::thread_pool_executor pool{threads_of(state)};
     countdown cd;
     for (auto _ : state) {
         cd.arm(tasks);
@@ -106,7 +131,7 @@ void BM_submit_wait_weft(benchmark::State& state) {
 
 // The same, keeping every future and waiting on each (what concurrent.futures code does).
 void BM_submit_wait_weft_futures(benchmark::State& state) {
-    weft::thread_pool_executor pool{workers()};
+    weft::thread_pool_executor pool{threads_of(state)};
     std::vector<weft::future<void>> futures;
     futures.reserve(tasks);
     for (auto _ : state) {
@@ -118,6 +143,7 @@ void BM_submit_wait_weft_futures(benchmark::State& state) {
 }
 
 void BM_submit_wait_tbb_task_group(benchmark::State& state) {
+    tbb::global_control limit{tbb::global_control::max_allowed_parallelism, threads_of(state)};
     countdown cd;
     tbb::task_group group;
     for (auto _ : state) {
@@ -129,7 +155,7 @@ void BM_submit_wait_tbb_task_group(benchmark::State& state) {
 }
 
 void BM_submit_wait_asio_thread_pool(benchmark::State& state) {
-    asio::thread_pool pool{workers()};
+    asio::thread_pool pool{threads_of(state)};
     countdown cd;
     for (auto _ : state) {
         cd.arm(tasks);
@@ -141,7 +167,7 @@ void BM_submit_wait_asio_thread_pool(benchmark::State& state) {
 }
 
 void BM_submit_wait_mutex_pool(benchmark::State& state) {
-    mutex_pool pool{workers()};
+    mutex_pool pool{threads_of(state)};
     countdown cd;
     for (auto _ : state) {
         cd.arm(tasks);
@@ -149,6 +175,106 @@ void BM_submit_wait_mutex_pool(benchmark::State& state) {
         cd.wait();
     }
     set_counters(state);
+}
+
+// ---- A tree of tasks submitting their children from inside the pool ----------------------
+
+template <class Submit>
+void tree_node(const Submit& submit, countdown& cd, int depth) {
+    if (depth > 0) {
+        submit([&submit, &cd, depth] { tree_node(submit, cd, depth - 1); });
+        submit([&submit, &cd, depth] { tree_node(submit, cd, depth - 1); });
+    }
+    cd.done();
+}
+
+template <class Submit>
+void run_tree(benchmark::State& state, const Submit& submit) {
+    countdown cd;
+    for (auto _ : state) {
+        cd.arm(tree_tasks);
+        submit([&submit, &cd] { tree_node(submit, cd, tree_depth); });
+        cd.wait();
+    }
+    set_counters(state, tree_tasks);
+}
+
+void BM_tree_weft(benchmark::State& state) {
+    weft::thread_pool_executor pool{threads_of(state)};
+    run_tree(state, [&pool](auto fn) { pool.submit(std::move(fn)); });
+}
+
+void BM_tree_tbb_task_group(benchmark::State& state) {
+    tbb::global_control limit{tbb::global_control::max_allowed_parallelism, threads_of(state)};
+    tbb::task_group group;
+    countdown cd;
+    auto submit = [&group](auto fn) { group.run(std::move(fn)); };
+    for (auto _ : state) {
+        cd.arm(tree_tasks);
+        submit([&submit, &cd] { tree_node(submit, cd, tree_depth); });
+        group.wait();
+    }
+    set_counters(state, tree_tasks);
+}
+
+void BM_tree_asio_thread_pool(benchmark::State& state) {
+    asio::thread_pool pool{threads_of(state)};
+    run_tree(state, [&pool](auto fn) { asio::post(pool, std::move(fn)); });
+    pool.join();
+}
+
+void BM_tree_mutex_pool(benchmark::State& state) {
+    mutex_pool pool{threads_of(state)};
+    run_tree(state, [&pool](auto fn) { pool.submit(std::move(fn)); });
+}
+
+// ---- CPU-bound tasks: speed-up with the number of threads --------------------------------
+
+template <class Submit>
+void run_cpu(benchmark::State& state, const Submit& submit) {
+    countdown cd;
+    for (auto _ : state) {
+        cd.arm(cpu_tasks);
+        for (long i = 0; i < cpu_tasks; ++i) submit([&cd] {
+            burn();
+            cd.done();
+        });
+        cd.wait();
+    }
+    set_counters(state, cpu_tasks);
+}
+
+void BM_cpu_serial(benchmark::State& state) {
+    for (auto _ : state) {
+        for (long i = 0; i < cpu_tasks; ++i) burn();
+    }
+    set_counters(state, cpu_tasks);
+}
+
+void BM_cpu_weft(benchmark::State& state) {
+    weft::thread_pool_executor pool{threads_of(state)};
+    run_cpu(state, [&pool](auto fn) { pool.submit(std::move(fn)); });
+}
+
+void BM_cpu_tbb_task_group(benchmark::State& state) {
+    tbb::global_control limit{tbb::global_control::max_allowed_parallelism, threads_of(state)};
+    tbb::task_group group;
+    for (auto _ : state) {
+        for (long i = 0; i < cpu_tasks; ++i) group.run([] { burn(); });
+        group.wait();
+    }
+    set_counters(state, cpu_tasks);
+}
+
+void BM_cpu_asio_thread_pool(benchmark::State& state) {
+    asio::thread_pool pool{threads_of(state)};
+    run_cpu(state, [&pool](auto fn) { asio::post(pool, std::move(fn)); });
+    pool.join();
+}
+
+void BM_cpu_mutex_pool(benchmark::State& state) {
+    mutex_pool pool{threads_of(state)};
+    run_cpu(state, [&pool](auto fn) { pool.submit(std::move(fn)); });
 }
 
 double cpu_seconds() {
@@ -159,7 +285,7 @@ double cpu_seconds() {
 
 // A pool that just did some work, then sits idle for 5 s: CPU used, in % of one core.
 void BM_idle_pool_cpu_5s(benchmark::State& state) {
-    weft::thread_pool_executor pool{workers()};
+    weft::thread_pool_executor pool{hardware_threads()};
     double percent = 0;
     for (auto _ : state) {
         for (int i = 0; i < 1000; ++i) pool.submit([] {}).wait();
@@ -172,11 +298,28 @@ void BM_idle_pool_cpu_5s(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK(BM_submit_wait_weft)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_submit_wait_weft_futures)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_submit_wait_tbb_task_group)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_submit_wait_asio_thread_pool)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_submit_wait_mutex_pool)->Unit(benchmark::kMillisecond)->UseRealTime();
+// Thread counts: every power of two from 2 up to the machine's hardware threads, and that.
+void thread_counts(benchmark::internal::Benchmark* b) {
+    unsigned hw = hardware_threads();
+    for (unsigned n = 2; n < hw; n *= 2) b->Arg(n);
+    b->Arg(std::max(2u, hw));
+    b->ArgName("threads")->Unit(benchmark::kMillisecond)->UseRealTime();
+}
+
+BENCHMARK(BM_submit_wait_weft)->Apply(thread_counts);
+BENCHMARK(BM_submit_wait_weft_futures)->Apply(thread_counts);
+BENCHMARK(BM_submit_wait_tbb_task_group)->Apply(thread_counts);
+BENCHMARK(BM_submit_wait_asio_thread_pool)->Apply(thread_counts);
+BENCHMARK(BM_submit_wait_mutex_pool)->Apply(thread_counts);
+BENCHMARK(BM_tree_weft)->Apply(thread_counts);
+BENCHMARK(BM_tree_tbb_task_group)->Apply(thread_counts);
+BENCHMARK(BM_tree_asio_thread_pool)->Apply(thread_counts);
+BENCHMARK(BM_tree_mutex_pool)->Apply(thread_counts);
+BENCHMARK(BM_cpu_serial)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_cpu_weft)->Apply(thread_counts);
+BENCHMARK(BM_cpu_tbb_task_group)->Apply(thread_counts);
+BENCHMARK(BM_cpu_asio_thread_pool)->Apply(thread_counts);
+BENCHMARK(BM_cpu_mutex_pool)->Apply(thread_counts);
 BENCHMARK(BM_idle_pool_cpu_5s)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1)->Repetitions(1);
 
 BENCHMARK_MAIN();
