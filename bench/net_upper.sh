@@ -8,6 +8,7 @@
 #   bench/net_upper.sh [BUILD_DIR]        (a Release build with weft_cli and asio_upper_server)
 #   RUNS=3 SECONDS_PER_RUN=3 CONNECTIONS="1 64 1000" IDLE=10000 bench/net_upper.sh build/release
 #   SERVERS="weft-async asio" ...                 (a subset of the servers, in that order)
+#   PIN=1 ...        (server on CPU 0, load generator on CPU 1: less scheduler noise in the tail)
 #
 # Bounded: every load run has a timeout; every server is stopped with SIGTERM (then SIGKILL).
 set -euo pipefail
@@ -18,6 +19,8 @@ RUNS=${RUNS:-3}
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-3}
 CONNECTIONS=${CONNECTIONS:-"1 64 1000"}
 IDLE=${IDLE:-10000}
+SERVER_CPU= LOAD_CPU=
+if [[ ${PIN:-0} == 1 ]]; then SERVER_CPU="taskset -c 0" LOAD_CPU="taskset -c 1"; fi
 PY=/usr/bin/python3
 WEFT=$BUILD/apps/weft/weft
 ASIO=$BUILD/bench/asio_upper_server
@@ -45,7 +48,7 @@ read -r -a ORDER <<< "${SERVERS:-weft-async asio asyncio uvloop py-threads}"
 # start_server NAME: starts it, sets SERVER_PID and PORT.
 start_server() {
   local log=$WORK/$1.log
-  ${COMMANDS[$1]} > "$log" 2>&1 &
+  $SERVER_CPU ${COMMANDS[$1]} > "$log" 2>&1 &
   SERVER_PID=$!
   PORT=
   for _ in $(seq 100); do
@@ -68,13 +71,13 @@ stop_server() {
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 
 echo "# machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(uname -r)"
-echo "# date: $(date -u +%Y-%m-%dT%H:%MZ); runs: $RUNS x ${SECONDS_PER_RUN}s; 64-byte messages, pipeline 1"
+echo "# date: $(date -u +%Y-%m-%dT%H:%MZ); runs: $RUNS x ${SECONDS_PER_RUN}s; 64-byte messages, pipeline 1; pinned: ${PIN:-0}"
 RESULTS=$WORK/results.jsonl
 for name in "${ORDER[@]}"; do
   start_server "$name"
   for c in $CONNECTIONS; do
     for run in $(seq "$RUNS"); do
-      out=$(timeout $((SECONDS_PER_RUN + 60)) "$WEFT" load upper --port "$PORT" -c "$c" -s 64 -d "$SECONDS_PER_RUN" --json) || true
+      out=$(timeout $((SECONDS_PER_RUN + 60)) $LOAD_CPU "$WEFT" load upper --port "$PORT" -c "$c" -s 64 -d "$SECONDS_PER_RUN" --json) || true
       echo "{\"server\": \"$name\", \"c\": $c, \"run\": $run, \"result\": ${out:-null}}" >> "$RESULTS"
     done
   done
@@ -110,7 +113,7 @@ points = {}
 for r in rows:
     if r["result"] and r["result"]["errors"] == 0 and r["result"]["mismatches"] == 0:
         points.setdefault((r["server"], r["c"]), []).append(r["result"])
-servers = ["weft-async", "asio", "asyncio", "uvloop", "py-threads"]
+servers = list(dict.fromkeys(r["server"] for r in rows))  # those that ran, in order
 cs = sorted({r["c"] for r in rows})
 def median(server, c, key):
     runs = points.get((server, c), [])

@@ -51,7 +51,9 @@ public:
             msghdr msg{};
             msg.msg_iov = iov;
             msg.msg_iovlen = n;
-            ssize_t sent = ::sendmsg(fd_, &msg, MSG_NOSIGNAL);
+            // One part (every write()): send() spares the kernel copying in an iovec array.
+            ssize_t sent = n == 1 ? ::send(fd_, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL)
+                                  : ::sendmsg(fd_, &msg, MSG_NOSIGNAL);
             if (sent < 0) {
                 if (errno == EINTR) continue;
                 if (errno == EAGAIN || errno == EWOULDBLOCK) break;
