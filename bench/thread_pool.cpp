@@ -29,6 +29,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <string>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -116,66 +117,23 @@ void set_counters(benchmark::State& state, long count = tasks) {
 
 unsigned threads_of(const benchmark::State& state) { return static_cast<unsigned>(state.range(0)); }
 
+// Every benchmark below is one workload run on one pool: `submit(fn)` hands the pool a task,
+// and `wait(cd)` returns once every task has counted itself done (TBB: task_group::wait).
+const auto wait_countdown = [](countdown& cd) { cd.wait(); };
+
 // ---- 1M trivial submits from one outside thread ----------------------------------------
 
-void BM_submit_wait_weft(benchmark::State& state) {
-    weft::thread_pool_executor pool{threads_of(state)};
-    countdown cd;
-    for (auto _ : state) {
-        cd.arm(tasks);
-        for (long i = 0; i < tasks; ++i) pool.submit([&cd] { cd.done(); });
-        cd.wait();
+struct outside_submits {
+    void operator()(benchmark::State& state, const auto& submit, const auto& wait) const {
+        countdown cd;
+        for (auto _ : state) {
+            cd.arm(tasks);
+            for (long i = 0; i < tasks; ++i) submit([&cd] { cd.done(); });
+            wait(cd);
+        }
+        set_counters(state);
     }
-    set_counters(state);
-}
-
-// The same, keeping every future and waiting on each (what concurrent.futures code does).
-void BM_submit_wait_weft_futures(benchmark::State& state) {
-    weft::thread_pool_executor pool{threads_of(state)};
-    std::vector<weft::future<void>> futures;
-    futures.reserve(tasks);
-    for (auto _ : state) {
-        for (long i = 0; i < tasks; ++i) futures.push_back(pool.submit([] {}));
-        for (auto& f : futures) f.wait();
-        futures.clear();
-    }
-    set_counters(state);
-}
-
-void BM_submit_wait_tbb_task_group(benchmark::State& state) {
-    tbb::global_control limit{tbb::global_control::max_allowed_parallelism, threads_of(state)};
-    countdown cd;
-    tbb::task_group group;
-    for (auto _ : state) {
-        cd.arm(tasks);
-        for (long i = 0; i < tasks; ++i) group.run([&cd] { cd.done(); });
-        group.wait();
-    }
-    set_counters(state);
-}
-
-void BM_submit_wait_asio_thread_pool(benchmark::State& state) {
-    asio::thread_pool pool{threads_of(state)};
-    countdown cd;
-    for (auto _ : state) {
-        cd.arm(tasks);
-        for (long i = 0; i < tasks; ++i) asio::post(pool, [&cd] { cd.done(); });
-        cd.wait();
-    }
-    pool.join();
-    set_counters(state);
-}
-
-void BM_submit_wait_mutex_pool(benchmark::State& state) {
-    mutex_pool pool{threads_of(state)};
-    countdown cd;
-    for (auto _ : state) {
-        cd.arm(tasks);
-        for (long i = 0; i < tasks; ++i) pool.submit([&cd] { cd.done(); });
-        cd.wait();
-    }
-    set_counters(state);
-}
+};
 
 // ---- A tree of tasks submitting their children from inside the pool ----------------------
 
@@ -188,61 +146,34 @@ void tree_node(const Submit& submit, countdown& cd, int depth) {
     cd.done();
 }
 
-template <class Submit>
-void run_tree(benchmark::State& state, const Submit& submit) {
-    countdown cd;
-    for (auto _ : state) {
-        cd.arm(tree_tasks);
-        submit([&submit, &cd] { tree_node(submit, cd, tree_depth); });
-        cd.wait();
+struct tree {
+    void operator()(benchmark::State& state, const auto& submit, const auto& wait) const {
+        countdown cd;
+        for (auto _ : state) {
+            cd.arm(tree_tasks);
+            submit([&submit, &cd] { tree_node(submit, cd, tree_depth); });
+            wait(cd);
+        }
+        set_counters(state, tree_tasks);
     }
-    set_counters(state, tree_tasks);
-}
-
-void BM_tree_weft(benchmark::State& state) {
-    weft::thread_pool_executor pool{threads_of(state)};
-    run_tree(state, [&pool](auto fn) { pool.submit(std::move(fn)); });
-}
-
-void BM_tree_tbb_task_group(benchmark::State& state) {
-    tbb::global_control limit{tbb::global_control::max_allowed_parallelism, threads_of(state)};
-    tbb::task_group group;
-    countdown cd;
-    auto submit = [&group](auto fn) { group.run(std::move(fn)); };
-    for (auto _ : state) {
-        cd.arm(tree_tasks);
-        submit([&submit, &cd] { tree_node(submit, cd, tree_depth); });
-        group.wait();
-    }
-    set_counters(state, tree_tasks);
-}
-
-void BM_tree_asio_thread_pool(benchmark::State& state) {
-    asio::thread_pool pool{threads_of(state)};
-    run_tree(state, [&pool](auto fn) { asio::post(pool, std::move(fn)); });
-    pool.join();
-}
-
-void BM_tree_mutex_pool(benchmark::State& state) {
-    mutex_pool pool{threads_of(state)};
-    run_tree(state, [&pool](auto fn) { pool.submit(std::move(fn)); });
-}
+};
 
 // ---- CPU-bound tasks: speed-up with the number of threads --------------------------------
 
-template <class Submit>
-void run_cpu(benchmark::State& state, const Submit& submit) {
-    countdown cd;
-    for (auto _ : state) {
-        cd.arm(cpu_tasks);
-        for (long i = 0; i < cpu_tasks; ++i) submit([&cd] {
-            burn();
-            cd.done();
-        });
-        cd.wait();
+struct cpu_bound {
+    void operator()(benchmark::State& state, const auto& submit, const auto& wait) const {
+        countdown cd;
+        for (auto _ : state) {
+            cd.arm(cpu_tasks);
+            for (long i = 0; i < cpu_tasks; ++i) submit([&cd] {
+                burn();
+                cd.done();
+            });
+            wait(cd);
+        }
+        set_counters(state, cpu_tasks);
     }
-    set_counters(state, cpu_tasks);
-}
+};
 
 void BM_cpu_serial(benchmark::State& state) {
     for (auto _ : state) {
@@ -251,30 +182,46 @@ void BM_cpu_serial(benchmark::State& state) {
     set_counters(state, cpu_tasks);
 }
 
-void BM_cpu_weft(benchmark::State& state) {
+// ---- The pools ---------------------------------------------------------------------------
+
+template <class Workload>
+void on_weft(benchmark::State& state) {
     weft::thread_pool_executor pool{threads_of(state)};
-    run_cpu(state, [&pool](auto fn) { pool.submit(std::move(fn)); });
+    Workload{}(state, [&pool](auto fn) { pool.submit(std::move(fn)); }, wait_countdown);
 }
 
-void BM_cpu_tbb_task_group(benchmark::State& state) {
+template <class Workload>
+void on_tbb(benchmark::State& state) {
     tbb::global_control limit{tbb::global_control::max_allowed_parallelism, threads_of(state)};
     tbb::task_group group;
-    for (auto _ : state) {
-        for (long i = 0; i < cpu_tasks; ++i) group.run([] { burn(); });
-        group.wait();
-    }
-    set_counters(state, cpu_tasks);
+    Workload{}(state, [&group](auto fn) { group.run(std::move(fn)); }, [&group](countdown&) { group.wait(); });
 }
 
-void BM_cpu_asio_thread_pool(benchmark::State& state) {
+template <class Workload>
+void on_asio(benchmark::State& state) {
     asio::thread_pool pool{threads_of(state)};
-    run_cpu(state, [&pool](auto fn) { asio::post(pool, std::move(fn)); });
+    Workload{}(state, [&pool](auto fn) { asio::post(pool, std::move(fn)); }, wait_countdown);
     pool.join();
 }
 
-void BM_cpu_mutex_pool(benchmark::State& state) {
+template <class Workload>
+void on_mutex_pool(benchmark::State& state) {
     mutex_pool pool{threads_of(state)};
-    run_cpu(state, [&pool](auto fn) { pool.submit(std::move(fn)); });
+    Workload{}(state, [&pool](auto fn) { pool.submit(std::move(fn)); }, wait_countdown);
+}
+
+// The outside submits again, keeping every future and waiting on each (what
+// concurrent.futures code does).
+void BM_submit_wait_weft_futures(benchmark::State& state) {
+    weft::thread_pool_executor pool{threads_of(state)};
+    std::vector<weft::future<void>> futures;
+    futures.reserve(tasks);
+    for (auto _ : state) {
+        for (long i = 0; i < tasks; ++i) futures.push_back(pool.submit([] {}));
+        for (auto& f : futures) f.wait();
+        futures.clear();
+    }
+    set_counters(state);
 }
 
 double cpu_seconds() {
@@ -296,8 +243,6 @@ void BM_idle_pool_cpu_5s(benchmark::State& state) {
     state.counters["cpu_percent_of_core"] = percent;
 }
 
-}  // namespace
-
 // Thread counts: every power of two from 2 up to the machine's hardware threads, and that.
 void thread_counts(benchmark::internal::Benchmark* b) {
     unsigned hw = hardware_threads();
@@ -306,20 +251,29 @@ void thread_counts(benchmark::internal::Benchmark* b) {
     b->ArgName("threads")->Unit(benchmark::kMillisecond)->UseRealTime();
 }
 
-BENCHMARK(BM_submit_wait_weft)->Apply(thread_counts);
-BENCHMARK(BM_submit_wait_weft_futures)->Apply(thread_counts);
-BENCHMARK(BM_submit_wait_tbb_task_group)->Apply(thread_counts);
-BENCHMARK(BM_submit_wait_asio_thread_pool)->Apply(thread_counts);
-BENCHMARK(BM_submit_wait_mutex_pool)->Apply(thread_counts);
-BENCHMARK(BM_tree_weft)->Apply(thread_counts);
-BENCHMARK(BM_tree_tbb_task_group)->Apply(thread_counts);
-BENCHMARK(BM_tree_asio_thread_pool)->Apply(thread_counts);
-BENCHMARK(BM_tree_mutex_pool)->Apply(thread_counts);
-BENCHMARK(BM_cpu_serial)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_cpu_weft)->Apply(thread_counts);
-BENCHMARK(BM_cpu_tbb_task_group)->Apply(thread_counts);
-BENCHMARK(BM_cpu_asio_thread_pool)->Apply(thread_counts);
-BENCHMARK(BM_cpu_mutex_pool)->Apply(thread_counts);
-BENCHMARK(BM_idle_pool_cpu_5s)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1)->Repetitions(1);
+template <class Workload>
+void register_on_every_pool(const std::string& name) {
+    benchmark::RegisterBenchmark(("BM_" + name + "_weft").c_str(), on_weft<Workload>)->Apply(thread_counts);
+    benchmark::RegisterBenchmark(("BM_" + name + "_tbb_task_group").c_str(), on_tbb<Workload>)->Apply(thread_counts);
+    benchmark::RegisterBenchmark(("BM_" + name + "_asio_thread_pool").c_str(), on_asio<Workload>)->Apply(thread_counts);
+    benchmark::RegisterBenchmark(("BM_" + name + "_mutex_pool").c_str(), on_mutex_pool<Workload>)->Apply(thread_counts);
+}
 
-BENCHMARK_MAIN();
+}  // namespace
+
+int main(int argc, char** argv) {
+    register_on_every_pool<outside_submits>("submit_wait");
+    benchmark::RegisterBenchmark("BM_submit_wait_weft_futures", BM_submit_wait_weft_futures)->Apply(thread_counts);
+    register_on_every_pool<tree>("tree");
+    benchmark::RegisterBenchmark("BM_cpu_serial", BM_cpu_serial)->Unit(benchmark::kMillisecond)->UseRealTime();
+    register_on_every_pool<cpu_bound>("cpu");
+    benchmark::RegisterBenchmark("BM_idle_pool_cpu_5s", BM_idle_pool_cpu_5s)
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime()
+        ->Iterations(1)
+        ->Repetitions(1);
+    benchmark::Initialize(&argc, argv);
+    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+}
