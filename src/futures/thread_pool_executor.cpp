@@ -115,7 +115,7 @@ public:
         prev->next.store(job, std::memory_order_release);
     }
     // Consumer only. nullptr if empty, or if the next job's push is between its two steps
-    // (that pusher then notifies the pool after its second step).
+    // (`empty()` is then false, and the caller looks again).
     pool_job* pop() noexcept {
         pool_job* head = head_;
         pool_job* next = head->next.load(std::memory_order_seq_cst);
@@ -372,7 +372,8 @@ public:
         worker* self = current_worker;
         if (!self || self->pool != this || !self->deque.push(job)) inject_.push(job);
         // Both pushes make the job visible with a seq_cst operation (the deque's bottom store,
-        // the injection queue's tail exchange), so this load sees a shutdown that began before; the workers may then have missed it (see the file comment).
+        // the injection queue's tail exchange), so this load sees a shutdown that began
+        // before; the workers may then have missed it (see the file comment).
         if (state_.load(std::memory_order_seq_cst) != thread_pool_executor::state::running) {
             // A worker still running drops it, or ~pool_core does. If a worker started it
             // already, it runs to completion and the submit stands.
@@ -428,7 +429,8 @@ private:
     }
 
     // The push made the job visible with a seq_cst operation (the deque's bottom store, or the
-    // injection queue's tail exchange), so these seq_cst loads cannot be ordered before it (no stand-alone fence: TSan lacks them).
+    // injection queue's tail exchange), so these seq_cst loads cannot be ordered before it
+    // (no stand-alone fence: TSan lacks them).
     void notify_after_push() noexcept {
         if (searching_.load(std::memory_order_seq_cst) == 0 && sleepers_.load(std::memory_order_seq_cst) > 0) {
             wake_one();
