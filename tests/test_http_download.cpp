@@ -446,14 +446,24 @@ TEST(HttpDownload, CancellingMidTransferKeepsThePartFileOnlyWhenAsked) {
             http::download_options options{.keep_partial = keep_partial};
             s.watch(options);
             auto h = weft::create_task(session.download(o.url(), target, std::move(options)));
-            for (int i = 0; i < 500 && s.progress < o.data.size() / 2; ++i) co_await weft::sleep(10ms);
-            EXPECT_EQ(s.progress, o.data.size() / 2);  // the half body arrived; the server is silent now
+            // The half body arrives (the server is silent afterwards), and its first 256 KiB
+            // go to the pool as one batch: wait until that batch is on disk, so what follows
+            // does not depend on whether the pool had started the job when we cancel (a job
+            // still pending is cancelled with the download; one running finishes).
+            auto landed = [&part] {
+                std::error_code ec;
+                auto size = fs::file_size(part, ec);
+                return !ec && size >= 256 * 1024u;
+            };
+            for (int i = 0; i < 500 && (s.progress < o.data.size() / 2 || !landed()); ++i) co_await weft::sleep(10ms);
+            EXPECT_EQ(s.progress, o.data.size() / 2);
+            EXPECT_TRUE(landed());
             EXPECT_EQ(session.active(), 1u);
             bool cancelled = co_await cancel_and_await(h);
             EXPECT_TRUE(cancelled);
             EXPECT_EQ(session.active(), 0u);
-            // A batch already handed to the pool (256 KiB of the 300 KB received) may still be
-            // landing: a kept ".part" gets it, a dropped one is removed once it has landed.
+            // A kept ".part" stays; a dropped one is removed (by the cancelled download, or by
+            // a write still in flight on the pool when it ends).
             auto settle_until = std::chrono::steady_clock::now() + 5s;
             auto settled = [&] {
                 std::error_code ec;
