@@ -35,6 +35,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <deque>
+#include <exception>
 #include <fstream>
 #include <memory>
 #include <optional>
@@ -388,22 +389,32 @@ task<crawl_result> engine::run() {
 task<void> engine::dispatch() {
     task_group group;
     const std::size_t max_awake = std::max<std::size_t>(2 * o_.jobs, 4);
-    for (;;) {
-        bool have_work = !pages_.empty() || !images_.empty();
-        if (fatal_.empty() && have_work && awake_ < max_awake) {
-            auto& from = pages_.empty() ? images_ : pages_;
-            work_item item = std::move(from.front());
-            from.pop_front();
-            ++running_;
-            ++awake_;
-            group.create_task(work(std::move(item)));
-            continue;
+    // Cancelled (Ctrl-C) while waiting for a change: the workers are cancelled and awaited
+    // here, before the cancellation goes on, so none of them unwinds after the engine is gone
+    // (a group left without join() only cancels its children).
+    std::exception_ptr interrupted;
+    try {
+        for (;;) {
+            bool have_work = !pages_.empty() || !images_.empty();
+            if (fatal_.empty() && have_work && awake_ < max_awake) {
+                auto& from = pages_.empty() ? images_ : pages_;
+                work_item item = std::move(from.front());
+                from.pop_front();
+                ++running_;
+                ++awake_;
+                group.create_task(work(std::move(item)));
+                continue;
+            }
+            if (running_ == 0 && (!have_work || !fatal_.empty())) break;
+            changed_.clear();
+            co_await changed_.wait();
         }
-        if (running_ == 0 && (!have_work || !fatal_.empty())) break;
-        changed_.clear();
-        co_await changed_.wait();
+    } catch (const cancelled_error&) {
+        interrupted = std::current_exception();
+        group.cancel();
     }
     co_await group.join();
+    if (interrupted) std::rethrow_exception(interrupted);
 }
 
 task<void> engine::ticker() {
