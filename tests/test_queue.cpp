@@ -149,19 +149,24 @@ TEST(Queue, ImmediateShutdownDropsItemsAndReleasesJoin) {
 // exactly once. (Measured at ~2 s under TSan on 2 cores, so no scaling down is needed.)
 constexpr int stress_items = 1'000'000;
 
-TEST(Queue, StressManyProducersManyConsumersEveryItemOnce) {
-    constexpr int producers = 4, consumers = 4;
-    constexpr int per_producer = stress_items / producers;
-    weft::queue<int> q{1024};
-    std::vector<std::atomic<unsigned char>> seen(static_cast<std::size_t>(stress_items));
+// Puts item p * per_producer + i from each of `producers` threads (`put(q, p, item)`) while
+// `consumers` threads take items (`get(q, c)`) until the queue is shut down after the last
+// put: how many items arrived, and how many of them arrived other than exactly once.
+struct delivery {
+    int received = 0;
+    int wrong = 0;
+};
+template <class Put, class Get>
+delivery deliver(weft::queue<int>& q, int producers, int consumers, int per_producer, Put put, Get get) {
+    std::vector<std::atomic<unsigned char>> seen(static_cast<std::size_t>(producers * per_producer));
     std::atomic<int> received{0};
     {
         std::vector<std::jthread> threads;
         for (int c = 0; c < consumers; ++c) {
-            threads.emplace_back([&] {
+            threads.emplace_back([&, c] {
                 try {
                     for (;;) {
-                        int item = q.get();
+                        int item = get(q, c);
                         seen[static_cast<std::size_t>(item)].fetch_add(1, std::memory_order_relaxed);
                         received.fetch_add(1, std::memory_order_relaxed);
                     }
@@ -173,16 +178,25 @@ TEST(Queue, StressManyProducersManyConsumersEveryItemOnce) {
             std::vector<std::jthread> producer_threads;
             for (int p = 0; p < producers; ++p) {
                 producer_threads.emplace_back([&, p] {
-                    for (int i = 0; i < per_producer; ++i) q.put(p * per_producer + i);
+                    for (int i = 0; i < per_producer; ++i) put(q, p, p * per_producer + i);
                 });
             }
         }
         q.shutdown();  // consumers drain what is left, then stop
     }
-    EXPECT_EQ(received.load(), stress_items);
-    int wrong = 0;
-    for (auto& s : seen) wrong += s.load() != 1;
-    EXPECT_EQ(wrong, 0);
+    delivery d{.received = received.load()};
+    for (auto& s : seen) d.wrong += s.load() != 1;
+    return d;
+}
+
+TEST(Queue, StressManyProducersManyConsumersEveryItemOnce) {
+    constexpr int producers = 4, consumers = 4;
+    weft::queue<int> q{1024};
+    auto d = deliver(
+        q, producers, consumers, stress_items / producers, [](weft::queue<int>& q, int, int item) { q.put(item); },
+        [](weft::queue<int>& q, int) { return q.get(); });
+    EXPECT_EQ(d.received, stress_items);
+    EXPECT_EQ(d.wrong, 0);
 }
 
 // Unbounded: the first ring (256 slots) fills and the queue grows ring by ring while 3
@@ -289,57 +303,32 @@ TEST(Queue, WakeUpStressTinyCapacities) {
     for (std::size_t maxsize : {std::size_t{1}, std::size_t{2}, std::size_t{3}}) {
         constexpr int producers = 4, consumers = 4, per_producer = 20'000;
         weft::queue<int> q{maxsize};
-        std::vector<std::atomic<unsigned char>> seen(static_cast<std::size_t>(producers * per_producer));
-        std::atomic<int> received{0};
-        {
-            std::vector<std::jthread> threads;
-            for (int c = 0; c < consumers; ++c) {
-                threads.emplace_back([&, c] {
-                    try {
-                        for (int n = 0;; ++n) {
-                            // Some consumers use timed gets, which time out and retry.
-                            int item = c % 2 ? q.get() : [&] {
-                                for (;;) {
-                                    try {
-                                        return q.get(50us);
-                                    } catch (const weft::queue_empty&) {
-                                    }
-                                }
-                            }();
-                            seen[static_cast<std::size_t>(item)].fetch_add(1, std::memory_order_relaxed);
-                            received.fetch_add(1, std::memory_order_relaxed);
-                        }
-                    } catch (const weft::queue_shut_down&) {
-                    }
-                });
+        // Half the producers and consumers use timed puts and gets, which time out and retry.
+        auto put = [](weft::queue<int>& q, int p, int item) {
+            if (p % 2) {
+                q.put(item);
+                return;
             }
-            {
-                std::vector<std::jthread> producer_threads;
-                for (int p = 0; p < producers; ++p) {
-                    producer_threads.emplace_back([&, p] {
-                        for (int i = 0; i < per_producer; ++i) {
-                            int item = p * per_producer + i;
-                            if (p % 2) {
-                                q.put(item);
-                            } else {
-                                for (;;) {
-                                    try {
-                                        q.put(item, 50us);
-                                        break;
-                                    } catch (const weft::queue_full&) {
-                                    }
-                                }
-                            }
-                        }
-                    });
+            for (;;) {
+                try {
+                    q.put(item, 50us);
+                    return;
+                } catch (const weft::queue_full&) {
                 }
             }
-            q.shutdown();
-        }
-        EXPECT_EQ(received.load(), producers * per_producer) << maxsize;
-        int wrong = 0;
-        for (auto& s : seen) wrong += s.load() != 1;
-        EXPECT_EQ(wrong, 0) << maxsize;
+        };
+        auto get = [](weft::queue<int>& q, int c) {
+            if (c % 2) return q.get();
+            for (;;) {
+                try {
+                    return q.get(50us);
+                } catch (const weft::queue_empty&) {
+                }
+            }
+        };
+        auto d = deliver(q, producers, consumers, per_producer, put, get);
+        EXPECT_EQ(d.received, producers * per_producer) << maxsize;
+        EXPECT_EQ(d.wrong, 0) << maxsize;
     }
 }
 

@@ -367,6 +367,23 @@ private:
         return r->next.load(std::memory_order_seq_cst) != nullptr || shut_down_.load(std::memory_order_seq_cst);
     }
 
+    // Sleeps on `cv` until `ready()` or the deadline (true: timed out), registered in `waiters`
+    // meanwhile. A put or get that makes `ready()` true after we looked sees the count and
+    // wakes us: it takes park_mutex_ first, which we hold until the wait releases it.
+    template <class Ready>
+    bool park(std::atomic<std::uint32_t>& waiters, std::condition_variable& cv, Ready ready,
+              const std::optional<clock::time_point>& deadline) {
+        std::unique_lock lock(park_mutex_);
+        waiters.fetch_add(1, std::memory_order_seq_cst);
+        bool timed_out = false;
+        if (!ready()) {
+            if (deadline) timed_out = cv.wait_until(lock, *deadline) == std::cv_status::timeout;
+            else cv.wait(lock);
+        }
+        waiters.fetch_sub(1, std::memory_order_seq_cst);
+        return timed_out;
+    }
+
     [[gnu::noinline]] void put_slow(T& item, outcome o, bool block, std::optional<clock::duration> timeout) {
         if (o == outcome::closed) throw queue_shut_down();
         if (!block) throw queue_full();
@@ -381,18 +398,7 @@ private:
             if (deadline && clock::now() >= *deadline) break;
         }
         for (;;) {
-            bool timed_out = false;
-            {
-                // A get that frees room after room_or_closed() sees the count and wakes us: it
-                // takes park_mutex_ first, which we hold until the wait releases it.
-                std::unique_lock park(park_mutex_);
-                waiting_putters_.fetch_add(1, std::memory_order_seq_cst);
-                if (!room_or_closed()) {
-                    if (deadline) timed_out = not_full_.wait_until(park, *deadline) == std::cv_status::timeout;
-                    else not_full_.wait(park);
-                }
-                waiting_putters_.fetch_sub(1, std::memory_order_seq_cst);
-            }
+            bool timed_out = park(waiting_putters_, not_full_, [this] { return room_or_closed(); }, deadline);
             o = try_put(item);
             if (o == outcome::done) return;
             if (o == outcome::closed) throw queue_shut_down();
@@ -414,16 +420,7 @@ private:
             if (deadline && clock::now() >= *deadline) break;
         }
         for (;;) {
-            bool timed_out = false;
-            {
-                std::unique_lock park(park_mutex_);
-                waiting_getters_.fetch_add(1, std::memory_order_seq_cst);
-                if (!item_or_closed()) {
-                    if (deadline) timed_out = not_empty_.wait_until(park, *deadline) == std::cv_status::timeout;
-                    else not_empty_.wait(park);
-                }
-                waiting_getters_.fetch_sub(1, std::memory_order_seq_cst);
-            }
+            bool timed_out = park(waiting_getters_, not_empty_, [this] { return item_or_closed(); }, deadline);
             if (claim c = try_claim(o); c.s) return c;
             if (shut_and_drained(o)) throw queue_shut_down();
             if (timed_out) throw queue_empty();
