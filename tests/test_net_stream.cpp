@@ -142,8 +142,10 @@ TEST(NetStream, ReadTimesOutAndLosesNothing) {
     });
 }
 
-// A read that returned less than it asked for skips the next recv() and waits for readiness:
-// bytes that came in before that wait, during it, or while nobody read must all arrive.
+// A read that returned less than it asked for skips the next recv() and waits for readiness,
+// which is reported edge-triggered: bytes that came in before that wait, during it, or while
+// nobody read must all arrive, as must bytes left by a full read and an end of stream that
+// was reported together with the last bytes.
 TEST(NetStream, BytesAfterAShortReadAreNotMissed) {
     int fds[2];
     ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
@@ -161,7 +163,13 @@ TEST(NetStream, BytesAfterAShortReadAreNotMissed) {
         send("gh");
         co_await weft::sleep(20ms);  // the loop sees the bytes with no read waiting
         EXPECT_EQ(co_await s.read(64), "gh");
+        send("ij");
+        EXPECT_EQ(co_await s.read(1), "i");  // full: the rest is read without a new report
+        EXPECT_EQ(co_await s.read(1), "j");
+        send("kl");
         ::shutdown(peer, SHUT_WR);
+        co_await weft::sleep(20ms);  // bytes and hang-up reported at once, no read waiting
+        EXPECT_EQ(co_await s.read(64), "kl");  // short, but the end of stream is still to come
         EXPECT_EQ(co_await s.read(64), "");
     }(fds[0], peer));
     ::close(peer);

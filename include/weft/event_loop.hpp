@@ -50,6 +50,9 @@ class reactor;
 class io_callback {
 public:
     virtual void on_io_ready() = 0;
+    /// Called just before on_io_ready() for a reader whose fd reported a hang-up or an
+    /// error: from then on, a read never waits (it returns end of stream or the error).
+    virtual void on_hangup() noexcept {}
 
 protected:
     ~io_callback() = default;
@@ -200,7 +203,9 @@ public:
         timers_.push(node);
     }
     void disarm(detail::timer_node* node) noexcept { timers_.erase(node); }
-    void watch_readable(int fd, detail::io_callback* cb);
+    /// `edge_triggered`: report `fd` only when it becomes readable (see reactor.hpp); the
+    /// callback's owner then reads until a short read or EAGAIN before it waits again.
+    void watch_readable(int fd, detail::io_callback* cb, bool edge_triggered = false);
     void unwatch_readable(int fd) noexcept;
     void watch_writable(int fd, detail::io_callback* cb);
     void unwatch_writable(int fd) noexcept;
@@ -213,6 +218,7 @@ private:
         detail::io_callback* reader = nullptr;
         detail::io_callback* writer = nullptr;
         std::uint32_t registered = 0;
+        bool edge = false;  // the reader asked for edge-triggered reports
         std::uint64_t served = 0;  // io_turn_ when its readiness was last dispatched
     };
     class function_io_callback;

@@ -240,7 +240,10 @@ void event_loop::run_once() {
         int fd = events[i].fd;
         if (fd < 0 || static_cast<std::size_t>(fd) >= fds_.size()) continue;
         fds_[fd].served = ++io_turn_;
-        if ((events[i].events & detail::io_readable) && fds_[fd].reader) fds_[fd].reader->on_io_ready();
+        if ((events[i].events & detail::io_readable) && fds_[fd].reader) {
+            if (events[i].events & detail::io_hangup) fds_[fd].reader->on_hangup();
+            fds_[fd].reader->on_io_ready();
+        }
         if (static_cast<std::size_t>(fd) >= fds_.size()) continue;
         if ((events[i].events & detail::io_writable) && fds_[fd].writer) fds_[fd].writer->on_io_ready();
     }
@@ -327,6 +330,7 @@ void event_loop::drain_threadsafe_queue() {
 void event_loop::update_interest(int fd) {
     auto& w = fds_[fd];
     std::uint32_t wanted = (w.reader ? detail::io_readable : 0u) | (w.writer ? detail::io_writable : 0u);
+    if (w.reader && w.edge) wanted |= detail::io_edge;
     std::uint32_t previous = w.registered;
     w.registered = wanted;
     if (previous == 0) w.served = 0;  // a new registration (perhaps a reused fd number)
@@ -338,15 +342,19 @@ void event_loop::update_interest(int fd) {
     }
 }
 
-void event_loop::watch_readable(int fd, detail::io_callback* cb) {
+void event_loop::watch_readable(int fd, detail::io_callback* cb, bool edge_triggered) {
     if (fd < 0) throw std::system_error(EBADF, std::generic_category(), "watch fd " + std::to_string(fd));
     if (static_cast<std::size_t>(fd) >= fds_.size()) fds_.resize(fd + 1);
-    auto* previous = fds_[fd].reader;
-    fds_[fd].reader = cb;
+    auto& w = fds_[fd];
+    auto* previous = w.reader;
+    bool previous_edge = w.edge;
+    w.reader = cb;
+    w.edge = edge_triggered;
     try {
         update_interest(fd);
     } catch (...) {
-        fds_[fd].reader = previous;
+        w.reader = previous;
+        w.edge = previous_edge;
         throw;
     }
 }
@@ -367,6 +375,7 @@ void event_loop::watch_writable(int fd, detail::io_callback* cb) {
 void event_loop::unwatch_readable(int fd) noexcept {
     if (fd < 0 || static_cast<std::size_t>(fd) >= fds_.size() || !fds_[fd].reader) return;
     fds_[fd].reader = nullptr;
+    fds_[fd].edge = false;
     try {
         update_interest(fd);
     } catch (...) {
@@ -380,7 +389,8 @@ void event_loop::unwatch_writable(int fd) noexcept {
     try {
         update_interest(fd);
     } catch (...) {
-        fds_[fd].registered = fds_[fd].reader ? std::uint32_t{detail::io_readable} : 0u;
+        auto& w = fds_[fd];
+        w.registered = w.reader ? detail::io_readable | (w.edge ? detail::io_edge : 0u) : 0u;
     }
 }
 

@@ -24,7 +24,7 @@ namespace detail {
 class stream_impl {
 public:
     stream_impl(event_loop* loop, int fd, stream_limits limits)
-        : loop_(loop), fd_(fd), limits_(limits), reader_(loop, fd, false), writer_(this),
+        : loop_(loop), fd_(fd), limits_(limits), reader_(loop, fd, false, fd_watcher::trigger::edge), writer_(this),
           peer_(peer_address_of(fd)), local_(local_address_of(fd)) {}
     stream_impl(const stream_impl&) = delete;
     stream_impl& operator=(const stream_impl&) = delete;
@@ -183,9 +183,9 @@ private:
 // ---- fd_watcher ---------------------------------------------------------------------------
 
 void fd_watcher::on_io_ready() {
-    drained = false;
+    drained_ = false;
     if (!waiter_) {
-        unregister();  // nobody waits any more: stop watching (lazily, see the header)
+        if (!edge_) unregister();  // nobody waits any more: stop watching (lazily, see the header)
         return;
     }
     waiter_->ready();
@@ -194,7 +194,7 @@ void fd_watcher::on_io_ready() {
 void fd_watcher::wait(io_operation* op) {
     if (!registered_) {
         if (writable_) loop_->watch_writable(fd_, this);
-        else loop_->watch_readable(fd_, this);
+        else loop_->watch_readable(fd_, this, edge_);
         registered_ = true;
     }
     waiter_ = op;
@@ -283,7 +283,7 @@ bool read_operation::attempt() {
         error_ = closed;
         return true;
     }
-    if (watcher_->drained) return false;  // a recv() now would say EAGAIN: wait for readiness
+    if (watcher_->drained()) return false;  // a recv() now would say EAGAIN: wait for readiness
     // Received bytes land in a per-thread scratch buffer first, so a task waiting on an idle
     // connection holds no buffer at all.
     thread_local char scratch[64 * 1024];
@@ -291,7 +291,7 @@ bool read_operation::attempt() {
     for (;;) {
         ssize_t n = ::recv(stream_->fd_, scratch, want, 0);
         if (n > 0) {
-            watcher_->drained = static_cast<std::size_t>(n) < want;
+            watcher_->set_drained(static_cast<std::size_t>(n) < want);
             data_.assign(scratch, static_cast<std::size_t>(n));
             return true;
         }
@@ -300,7 +300,10 @@ bool read_operation::attempt() {
             return true;
         }
         if (errno == EINTR) continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            watcher_->set_drained(true);
+            return false;
+        }
         error_ = errno;
         return true;
     }

@@ -23,6 +23,7 @@ void reactor::set_interest(int fd, std::uint32_t previous, std::uint32_t interes
     ev.data.fd = fd;
     if (interest & io_readable) ev.events |= EPOLLIN | EPOLLRDHUP;
     if (interest & io_writable) ev.events |= EPOLLOUT;
+    if (interest & io_edge) ev.events |= EPOLLET;
     int op = previous == io_none ? EPOLL_CTL_ADD : interest == io_none ? EPOLL_CTL_DEL : EPOLL_CTL_MOD;
     if (::epoll_ctl(fd_, op, fd, &ev) == 0) return;
     // The fd was closed (dropping its registration) and its number reused, or registered
@@ -48,6 +49,7 @@ int reactor::poll(io_event* out, int capacity, int timeout_ms) {
         std::uint32_t e = events[i].events;
         std::uint32_t ready = io_none;
         if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) ready |= io_readable;
+        if (e & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) ready |= io_hangup;
         if (e & (EPOLLOUT | EPOLLHUP | EPOLLERR)) ready |= io_writable;
         out[i] = io_event{events[i].data.fd, ready};
     }

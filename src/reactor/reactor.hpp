@@ -3,7 +3,11 @@
 // backend. Exactly one implementation is compiled, chosen in CMake (WEFT_REACTOR):
 // epoll_reactor.cpp today; an io_uring backend implements the same four members.
 //
-// Semantics are level-triggered: an fd that stays readable is reported on every poll.
+// Semantics are level-triggered: an fd that stays readable is reported on every poll,
+// unless its interest includes io_edge: then it is reported once each time it becomes ready
+// (new bytes, a hang-up, an error), and whoever waits on it must read until a short read or
+// EAGAIN before waiting again. Network streams use that (as nginx, Tokio and Asio do): it
+// spares the kernel re-checking, at every poll, each socket that was reported at the last.
 // Errors and hang-ups are reported as both readable and writable, so whoever waits on the
 // fd wakes and sees the error from read()/write().
 
@@ -11,11 +15,13 @@
 
 namespace weft::detail {
 
-enum io_interest : std::uint32_t { io_none = 0, io_readable = 1, io_writable = 2 };
+enum io_interest : std::uint32_t { io_none = 0, io_readable = 1, io_writable = 2, io_edge = 4 };
+/// Reported with io_readable when the peer hung up or the fd has an error (never asked for).
+constexpr std::uint32_t io_hangup = 8;
 
 struct io_event {
     int fd;
-    std::uint32_t events;  // io_readable | io_writable
+    std::uint32_t events;  // io_readable | io_writable | io_hangup
 };
 
 class reactor {

@@ -55,19 +55,23 @@ namespace detail {
 
 class stream_impl;
 
-/// One readiness direction of one socket. It stays registered with the loop between waits
-/// and is only removed when it fires with nobody waiting, so a task that reads in a loop
-/// costs no epoll_ctl per read.
+/// One readiness direction of one socket. It stays registered with the loop between waits,
+/// so a task that reads in a loop costs no epoll_ctl per read. A level-triggered watcher is
+/// removed when it fires with nobody waiting (else every poll would report it again); an
+/// edge-triggered one (a stream's reader) stays, and remembers the news in `drained`.
 class io_operation;
 
 class fd_watcher final : public weft::detail::io_callback {
 public:
-    fd_watcher(event_loop* loop, int fd, bool writable) noexcept : loop_(loop), fd_(fd), writable_(writable) {}
+    enum class trigger { level, edge };
+    fd_watcher(event_loop* loop, int fd, bool writable, trigger t = trigger::level) noexcept
+        : loop_(loop), fd_(fd), writable_(writable), edge_(t == trigger::edge) {}
     fd_watcher(const fd_watcher&) = delete;
     fd_watcher& operator=(const fd_watcher&) = delete;
     ~fd_watcher() { unregister(); }
 
     void on_io_ready() override;
+    void on_hangup() noexcept override { hung_up_ = true; }
     /// Parks `op` until the fd is ready (registering if needed).
     void wait(io_operation* op);
     /// Forgets `op` if it is the one waiting.
@@ -81,17 +85,23 @@ public:
     int fd() const noexcept { return fd_; }
     /// Completions in a row without waiting (the fairness budget, see io_operation).
     unsigned streak = 0;
-    /// The last read emptied the socket (it returned less than asked for), so the next read
-    /// waits for readiness instead of trying a recv() that would only say EAGAIN (Tokio
-    /// clears its readiness on a short read the same way). Cleared when the loop reports the
-    /// fd ready. The registration is level-triggered, so bytes that came in meanwhile are
-    /// reported at the next poll: nothing is missed.
-    bool drained = false;
+    /// True when the last read emptied the socket (it returned less than asked for), so the
+    /// next read waits for readiness instead of trying a recv() that would only say EAGAIN
+    /// (Tokio clears its readiness on a short read the same way). Cleared when the loop
+    /// reports the fd ready. Bytes that arrive after the short read are reported at a later
+    /// poll, even edge-triggered (their arrival is a new edge), so nothing is missed; a
+    /// hang-up that was already reported is not reported again, so after one the socket is
+    /// never taken for drained (its end of stream or error is still to be read).
+    bool drained() const noexcept { return drained_; }
+    void set_drained(bool drained) noexcept { drained_ = drained && !hung_up_; }
 
 private:
     event_loop* loop_;
     int fd_;
     bool writable_;
+    bool edge_;
+    bool drained_ = false;
+    bool hung_up_ = false;
     bool registered_ = false;
     io_operation* waiter_ = nullptr;
 };
