@@ -344,37 +344,6 @@ TEST(EventLoop, AddWriterOnAPipeAndReaderOnTheSameLoop) {
     EXPECT_FALSE(loop.remove_writer(p.fd[1]));
 }
 
-TEST(EventLoop, ReadyFdsAreServedLongestWaitingFirst) {
-    // epoll keeps the level-triggered fd it reported last ahead of one that became ready
-    // since; the loop serves a batch in the order its fds were last served instead, so a
-    // busy connection cannot keep another waiting behind it round after round.
-    weft::event_loop loop;
-    pipe_fds a, b;
-    std::string order;
-    auto reader = [&order](int fd, char name) {
-        return [&order, fd, name] {
-            char buffer[16];
-            ASSERT_GT(::read(fd, buffer, sizeof buffer), 0);
-            order += name;
-        };
-    };
-    loop.add_reader(a.fd[0], reader(a.fd[0], 'a'));
-    loop.add_reader(b.fd[0], reader(b.fd[0], 'b'));
-    ASSERT_EQ(::write(a.fd[1], "1", 1), 1);  // round 1: a alone
-    loop.call_later(2ms, [&] {
-        ASSERT_EQ(::write(b.fd[1], "2", 1), 1);  // round 2: b alone
-        loop.call_later(2ms, [&] {
-            ASSERT_EQ(::write(b.fd[1], "3", 1), 1);  // b ready before a, both in one poll
-            ASSERT_EQ(::write(a.fd[1], "3", 1), 1);
-            loop.call_later(2ms, [&] { loop.stop(); });
-        });
-    });
-    loop.run_forever();
-    EXPECT_EQ(order, "abab");
-    loop.remove_reader(a.fd[0]);
-    loop.remove_reader(b.fd[0]);
-}
-
 TEST(EventLoop, AddReaderOnABadFdThrows) {
     weft::event_loop loop;
     EXPECT_THROW(loop.add_reader(-1, [] {}), std::system_error);

@@ -175,6 +175,37 @@ TEST(NetStream, BytesAfterAShortReadAreNotMissed) {
     ::close(peer);
 }
 
+// Streams whose bytes arrive between two polls are read in the order the bytes arrived, even
+// when the one that arrived last was reported by the poll before (level-triggered, epoll
+// would keep that one ahead): first come, first served keeps the tail latency of many
+// connections close to the median.
+TEST(NetStream, ConnectionsAreReadInTheOrderTheirBytesArrived) {
+    int a[2], b[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, a), 0);
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, b), 0);
+    std::string order;
+    weft::run([](int fd_a, int peer_a, int fd_b, int peer_b, std::string& order) -> weft::task<void> {
+        auto deadline = weft::timeout(10s);
+        net::stream sa(fd_a), sb(fd_b);
+        auto send = [](int peer) { ASSERT_EQ(::write(peer, "x", 1), 1); };
+        auto read_b = [](net::stream& s, std::string& order) -> weft::task<void> {
+            if (!(co_await s.read(16)).empty()) order += 'b';
+        };
+        auto rb = weft::create_task(read_b(sb, order));
+        weft::event_loop::current()->call_later(5ms, [&send, peer_a] { send(peer_a); });
+        EXPECT_EQ(co_await sa.read(16), "x");  // both wait; a is reported by a poll
+        order += 'a';
+        send(peer_b);  // before the next poll: b's byte arrives first, then a's
+        send(peer_a);
+        EXPECT_EQ(co_await sa.read(16), "x");
+        order += 'a';
+        co_await rb;
+    }(a[0], a[1], b[0], b[1], order));
+    EXPECT_EQ(order, "aba");
+    ::close(a[1]);
+    ::close(b[1]);
+}
+
 TEST(NetStream, CancelledReadWakesAndThrowsCancelled) {
     with_echo_server([](std::uint16_t port) -> weft::task<void> {
         auto s = co_await net::open_connection("127.0.0.1", port);

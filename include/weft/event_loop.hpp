@@ -219,7 +219,6 @@ private:
         detail::io_callback* writer = nullptr;
         std::uint32_t registered = 0;
         bool edge = false;  // the reader asked for edge-triggered reports
-        std::uint64_t served = 0;  // io_turn_ when its readiness was last dispatched
     };
     class function_io_callback;
     class wakeup_reader;
@@ -252,7 +251,6 @@ private:
     std::uint64_t task_counter_ = 0;
     static constexpr int busy_poll_interval = 61;
     int busy_iterations_ = 0;
-    std::uint64_t io_turn_ = 0;
 };
 
 }  // namespace weft

@@ -218,28 +218,14 @@ void event_loop::run_once() {
         n = reactor_->poll(events, 128, timeout_ms);
     }
     if (!virtual_time_) now_ = clock::now();
-    // epoll reports level-triggered fds in the order of its ready list, where an fd that
-    // stays ready keeps its place across polls and one that was not ready at the last poll
-    // goes to the back. An fd served late in one round then tends to miss the next poll and
-    // to be served last again: under load a few connections wait two rounds while the rest
-    // wait one. Serving a batch in the order its fds were last served (longest ago first)
-    // gives every ready fd its turn first in, first out, as an edge-triggered ready list does,
-    // so the tail latency stays close to the median. Insertion sort: a batch is at most 128
-    // events and usually nearly in order.
-    auto served = [this](const detail::io_event& e) -> std::uint64_t {
-        return e.fd >= 0 && static_cast<std::size_t>(e.fd) < fds_.size() ? fds_[e.fd].served : 0;
-    };
-    for (int i = 1; i < n; ++i) {
-        detail::io_event e = events[i];
-        std::uint64_t key = served(e);
-        int j = i;
-        for (; j > 0 && served(events[j - 1]) > key; --j) events[j] = events[j - 1];
-        events[j] = e;
-    }
+    // Served in the order epoll reports them. Streams are edge-triggered, so that is the
+    // order their bytes arrived in: first come, first served, which keeps the tail latency
+    // close to the median. (Level-triggered, an fd that stays ready keeps its place in the
+    // ready list and one that was not ready goes to the back: a few connections ended up
+    // waiting two rounds while the rest waited one.)
     for (int i = 0; i < n; ++i) {
         int fd = events[i].fd;
         if (fd < 0 || static_cast<std::size_t>(fd) >= fds_.size()) continue;
-        fds_[fd].served = ++io_turn_;
         if ((events[i].events & detail::io_readable) && fds_[fd].reader) {
             if (events[i].events & detail::io_hangup) fds_[fd].reader->on_hangup();
             fds_[fd].reader->on_io_ready();
@@ -333,7 +319,6 @@ void event_loop::update_interest(int fd) {
     if (w.reader && w.edge) wanted |= detail::io_edge;
     std::uint32_t previous = w.registered;
     w.registered = wanted;
-    if (previous == 0) w.served = 0;  // a new registration (perhaps a reused fd number)
     try {
         reactor_->set_interest(fd, previous, wanted);
     } catch (...) {
