@@ -4,6 +4,10 @@
 # Servers, all on 127.0.0.1 in the same run: weft --mode async (1 loop), Asio C++20
 # coroutines (1 thread), Python asyncio, asyncio + uvloop, and the tutorial's threaded Python
 # server. Then the resident memory of each server holding 10k idle connections.
+# The runs are interleaved: round r starts every server in turn (the order rotated each
+# round) and runs every C against it, so a server is compared with Asio's run of the same
+# round. This machine drifts between faster and slower spells lasting tens of seconds; five
+# runs of one server in a row can land in one spell, and the next server's in another.
 #
 #   bench/net_upper.sh [BUILD_DIR]        (a Release build with weft_cli and asio_upper_server)
 #   RUNS=3 SECONDS_PER_RUN=3 CONNECTIONS="1 64 1000" IDLE=10000 bench/net_upper.sh build/release
@@ -71,16 +75,22 @@ stop_server() {
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 
 echo "# machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(uname -r)"
-echo "# date: $(date -u +%Y-%m-%dT%H:%MZ); runs: $RUNS x ${SECONDS_PER_RUN}s; 64-byte messages, pipeline 1; pinned: ${PIN:-0}"
+echo "# date: $(date -u +%Y-%m-%dT%H:%MZ); runs: $RUNS x ${SECONDS_PER_RUN}s; 64-byte messages, pipeline 1; servers interleaved per round; pinned: ${PIN:-0}"
 RESULTS=$WORK/results.jsonl
-for name in "${ORDER[@]}"; do
-  start_server "$name"
-  for c in $CONNECTIONS; do
-    for run in $(seq "$RUNS"); do
+for run in $(seq "$RUNS"); do
+  for k in "${!ORDER[@]}"; do
+    name=${ORDER[$(((k + run) % ${#ORDER[@]}))]}
+    start_server "$name"
+    for c in $CONNECTIONS; do
       out=$(timeout $((SECONDS_PER_RUN + 60)) $LOAD_CPU "$WEFT" load upper --port "$PORT" -c "$c" -s 64 -d "$SECONDS_PER_RUN" --json) || true
       echo "{\"server\": \"$name\", \"c\": $c, \"run\": $run, \"result\": ${out:-null}}" >> "$RESULTS"
     done
+    stop_server
   done
+done
+
+for name in "${ORDER[@]}"; do
+  start_server "$name"
   # Resident memory with $IDLE idle connections (each did one round trip, then stays open).
   before=$(rss_kib "$SERVER_PID")
   $PY - "$PORT" "$IDLE" "$SERVER_PID" "$before" "$name" >> "$WORK/idle.txt" <<'PYEOF'
@@ -106,30 +116,42 @@ PYEOF
   stop_server
 done
 
-$PY - "$RESULTS" "$WORK/idle.txt" <<'PYEOF'
+$PY - "$RESULTS" "$WORK/idle.txt" "${ORDER[*]}" <<'PYEOF'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
-points = {}
+points = {}  # (server, c) -> results of the runs that completed cleanly
+by_run = {}  # (server, c, run) -> result
 for r in rows:
     if r["result"] and r["result"]["errors"] == 0 and r["result"]["mismatches"] == 0:
         points.setdefault((r["server"], r["c"]), []).append(r["result"])
-servers = list(dict.fromkeys(r["server"] for r in rows))  # those that ran, in order
+        by_run[(r["server"], r["c"], r["run"])] = r["result"]
+servers = [s for s in sys.argv[3].split() if any(r["server"] == s for r in rows)]  # those that ran
 cs = sorted({r["c"] for r in rows})
 def median(server, c, key):
     runs = points.get((server, c), [])
     return statistics.median(x[key] for x in runs) if runs else None
-print("| server | C | req/s (median) | vs Asio | p50 us | p99 us | p99.9 us | runs ok |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|")
+def paired(server, c, key):
+    """The median over rounds of server/Asio in the same round, and in how many rounds the
+    server did at least as well (more req/s, or a lower latency)."""
+    runs = sorted({r for (s, cc, r) in by_run if s == server and cc == c and ("asio", c, r) in by_run})
+    if not runs:
+        return "-"
+    ratios = [by_run[(server, c, r)][key] / by_run[("asio", c, r)][key] for r in runs]
+    better = sum(x >= 1 for x in ratios) if key == "req_per_s" else sum(x <= 1 for x in ratios)
+    return f"{statistics.median(ratios):.2f}x ({better}/{len(runs)})"
+print("| server | C | req/s (median) | req/s vs Asio, paired | p50 us | p99 us | p99 vs Asio, paired | p99.9 us | runs ok |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 for c in cs:
-    base = median("asio", c, "req_per_s")
     for s in servers:
         rate = median(s, c, "req_per_s")
         if rate is None:
-            print(f"| {s} | {c} | failed | | | | | 0 |")
+            print(f"| {s} | {c} | failed | | | | | | 0 |")
             continue
-        ratio = f"{rate / base:.2f}x" if base else "-"
-        print(f"| {s} | {c} | {rate:,.0f} | {ratio} | {median(s, c, 'p50_us'):.0f} | {median(s, c, 'p99_us'):.0f} "
-              f"| {median(s, c, 'p999_us'):.0f} | {len(points[(s, c)])} |")
+        print(f"| {s} | {c} | {rate:,.0f} | {paired(s, c, 'req_per_s')} | {median(s, c, 'p50_us'):.0f} "
+              f"| {median(s, c, 'p99_us'):.0f} | {paired(s, c, 'p99_us')} | {median(s, c, 'p999_us'):.0f} | {len(points[(s, c)])} |")
+print()
+print("Paired: the median over rounds of the ratio to Asio's run in the same round; in brackets,")
+print("the rounds in which the server did at least as well as Asio (req/s not lower, p99 not higher).")
 print()
 print("| server | idle connections | RSS before KiB | RSS after KiB | bytes per connection |")
 print("|---|---:|---:|---:|---:|")

@@ -296,6 +296,62 @@ TEST(ServeUpper, TenThousandConcurrentConnectionsAsync) {
     EXPECT_EQ(server->stop(), 0) << server->log();
 }
 
+// `weft load upper` checks every reply byte for byte, whatever the number of requests in
+// flight per connection (the ring of send times changes storage past 8).
+TEST(ServeUpper, LoadGeneratorGetsEveryReplyRightAtEveryPipelineDepth) {
+    std::uint16_t port = 0;
+    auto server = start_server({"--quiet"}, port);
+    ASSERT_NE(port, 0) << server->log();
+    for (std::string depth : {"1", "3", "20"}) {
+        cli_process load({"load", "upper", "--port", std::to_string(port), "-c", "8", "-s", "100", "--pipeline", depth,
+                          "-n", "2000", "--json"});
+        EXPECT_EQ(load.wait_exit(), 0) << load.log();
+        std::string out = load.out();
+        EXPECT_NE(out.find("\"pipeline\": " + depth + ","), std::string::npos) << out;
+        EXPECT_NE(out.find("\"requests\": 2000,"), std::string::npos) << out;
+        EXPECT_NE(out.find("\"errors\": 0,"), std::string::npos) << out;
+        EXPECT_NE(out.find("\"mismatches\": 0}"), std::string::npos) << out;
+    }
+    EXPECT_EQ(server->stop(), 0) << server->log();
+}
+
+// Against a server that echoes without upper-casing, every reply is counted as a mismatch
+// and the load generator exits non-zero.
+TEST(ServeUpper, LoadGeneratorCountsWrongReplies) {
+    int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(listener, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof address;
+    ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+    ASSERT_EQ(::listen(listener, 8), 0);
+    ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length), 0);
+    constexpr int connections = 2;
+    std::thread echo([listener] {  // blocking echo, one connection after the other's accept
+        std::vector<std::thread> sessions;
+        for (int i = 0; i < connections; ++i) {
+            int fd = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+            if (fd < 0) break;
+            sessions.emplace_back([fd] {
+                char buffer[4096];
+                for (ssize_t n; (n = ::read(fd, buffer, sizeof buffer)) > 0;) {
+                    if (::write(fd, buffer, static_cast<std::size_t>(n)) != n) break;
+                }
+                ::close(fd);
+            });
+        }
+        for (auto& t : sessions) t.join();
+    });
+    cli_process load({"load", "upper", "--port", std::to_string(ntohs(address.sin_port)), "-c", std::to_string(connections),
+                      "-n", "200", "--json"});
+    EXPECT_EQ(load.wait_exit(), 1) << load.log();
+    EXPECT_NE(load.out().find("\"mismatches\": 200}"), std::string::npos) << load.log();
+    ::shutdown(listener, SHUT_RDWR);  // wakes the accept if the load generator connected less
+    echo.join();                      // it closed its connections: the sessions ended
+    ::close(listener);
+}
+
 TEST(ServeUpper, PortInUseAndBadAddressFailClearly) {
     std::uint16_t port = 0;
     auto server = start_server({}, port);

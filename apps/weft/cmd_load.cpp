@@ -20,7 +20,6 @@
 #include <chrono>
 #include <cstdint>
 #include <cstring>
-#include <deque>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -90,32 +89,77 @@ struct shared_state {
     latency_histogram latencies;
     std::string first_error;
 
-    bool may_issue() {
-        if (to_issue == 0 || clock_type::now() >= stop_at) return false;
+    bool may_issue(clock_type::time_point now) {
+        if (to_issue == 0 || now >= stop_at) return false;
         --to_issue;
         return true;
     }
 };
 
-// A message: printable bytes without 'q' (no chunk can ever read "quit"), varied per connection.
-std::string make_message(std::size_t size, std::size_t seed) {
-    static constexpr char alphabet[] = "abcdefghijklmnoprstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,-";
-    std::string m(size, ' ');
-    for (std::size_t i = 0; i < size; ++i) m[i] = alphabet[(i * 7 + seed * 13) % (sizeof alphabet - 1)];
-    return m;
-}
+// The messages: printable bytes without 'q' (no chunk can ever read "quit"), different per
+// connection. Each is a window, at an offset chosen by the connection, into one periodic
+// pattern, and its expected reply the same window into the pattern upper-cased: a thousand
+// connections share two buffers that stay in cache instead of holding two strings each.
+class message_pattern {
+public:
+    explicit message_pattern(std::size_t size) : size_(size), plain_(size + period, ' ') {
+        for (std::size_t i = 0; i < plain_.size(); ++i) plain_[i] = alphabet[i * 7 % period];
+        upper_ = plain_;
+        weft::cli::upper::to_upper_ascii(upper_.data(), upper_.size());
+    }
+    std::string_view message(std::size_t seed) const { return {plain_.data() + seed % period, size_}; }
+    std::string_view reply(std::size_t seed) const { return {upper_.data() + seed % period, size_}; }
 
-weft::task<void> drive(net::stream& s, std::size_t seed, const load_options& o, shared_state& st) {
-    const std::string message = make_message(o.size, seed);
-    std::string expected = message;
-    weft::cli::upper::to_upper_ascii(expected.data(), expected.size());
-    std::deque<clock_type::time_point> in_flight;
+private:
+    static constexpr char alphabet[] = "abcdefghijklmnoprstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,-";
+    static constexpr std::size_t period = sizeof alphabet - 1;
+    std::size_t size_;
+    std::string plain_, upper_;
+};
+
+// The send times of one connection's requests in flight, oldest first: a ring of --pipeline
+// slots, inside the connection's coroutine frame (already in cache when a reply arrives, where
+// a std::deque's node on the heap was a cache miss per reply at C = 1000) up to 8 of them.
+class send_times {
+public:
+    explicit send_times(std::size_t capacity)
+        : capacity_(capacity), heap_(capacity > inline_slots ? capacity : 0),
+          slots_(capacity > inline_slots ? heap_.data() : inline_.data()) {}
+    send_times(const send_times&) = delete;
+    send_times& operator=(const send_times&) = delete;
+    bool empty() const { return count_ == 0; }
+    bool full() const { return count_ == capacity_; }
+    void push(clock_type::time_point t) {
+        std::size_t at = head_ + count_;
+        slots_[at >= capacity_ ? at - capacity_ : at] = t;
+        ++count_;
+    }
+    clock_type::time_point pop() {
+        clock_type::time_point t = slots_[head_];
+        head_ = head_ + 1 == capacity_ ? 0 : head_ + 1;
+        --count_;
+        return t;
+    }
+
+private:
+    static constexpr std::size_t inline_slots = 8;
+    std::size_t capacity_, head_ = 0, count_ = 0;
+    std::array<clock_type::time_point, inline_slots> inline_;
+    std::vector<clock_type::time_point> heap_;
+    clock_type::time_point* slots_;
+};
+
+weft::task<void> drive(net::stream& s, std::size_t seed, const load_options& o, const message_pattern& pattern,
+                       shared_state& st) {
+    const std::string_view message = pattern.message(seed);
+    const std::string_view expected = pattern.reply(seed);
+    send_times in_flight(o.pipeline);
     std::size_t position = 0;  // bytes of the oldest in-flight reply received so far
     bool message_ok = true;
     try {
-        while (in_flight.size() < o.pipeline && st.may_issue()) {
+        for (auto now = clock_type::now(); !in_flight.full() && st.may_issue(now); now = clock_type::now()) {
             s.write(message);
-            in_flight.push_back(clock_type::now());
+            in_flight.push(now);
         }
         while (!in_flight.empty()) {
             std::string chunk = co_await s.read(256 * 1024);
@@ -129,15 +173,14 @@ weft::task<void> drive(net::stream& s, std::size_t seed, const load_options& o, 
                 position += n;
                 if (position < o.size) break;
                 auto now = clock_type::now();
-                st.latencies.record(static_cast<std::uint64_t>((now - in_flight.front()).count()));
-                in_flight.pop_front();
+                st.latencies.record(static_cast<std::uint64_t>((now - in_flight.pop()).count()));
                 ++st.completed;
                 st.mismatches += !message_ok;
                 position = 0;
                 message_ok = true;
-                if (st.may_issue()) {
+                if (st.may_issue(now)) {
                     s.write(message);
-                    in_flight.push_back(now);
+                    in_flight.push(now);
                 }
             }
             co_await s.drain();
@@ -161,6 +204,7 @@ weft::task<load_result> run_load(const load_options& o, shared_state& st) {
                 fmt::format("weft load only targets loopback addresses; '{}' is {}", o.host, a.to_string()));
         }
     }
+    const message_pattern pattern(o.size);  // like the streams, outlives every driver's last step
     std::vector<net::stream> streams;
     streams.reserve(o.connections);
     {
@@ -186,7 +230,9 @@ weft::task<load_result> run_load(const load_options& o, shared_state& st) {
         auto deadline = weft::timeout(std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(limit)));
         std::vector<weft::task_handle<void>> drivers;
         drivers.reserve(streams.size());
-        for (std::size_t i = 0; i < streams.size(); ++i) drivers.push_back(weft::create_task(drive(streams[i], i, o, st)));
+        for (std::size_t i = 0; i < streams.size(); ++i) {
+            drivers.push_back(weft::create_task(drive(streams[i], i, o, pattern, st)));
+        }
         try {
             for (auto& d : drivers) co_await d;
         } catch (const weft::timeout_error&) {
