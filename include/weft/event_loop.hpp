@@ -204,7 +204,9 @@ public:
     }
     void disarm(detail::timer_node* node) noexcept { timers_.erase(node); }
     /// `edge_triggered`: report `fd` only when it becomes readable (see reactor.hpp); the
-    /// callback's owner then reads until a short read or EAGAIN before it waits again.
+    /// callback's owner then reads until a short read or EAGAIN before it waits again. epoll's
+    /// flag is per fd, so a writer of the same fd is reported edge-triggered too (a stream's
+    /// writer sends until EAGAIN, so that is all it needs).
     void watch_readable(int fd, detail::io_callback* cb, bool edge_triggered = false);
     void unwatch_readable(int fd) noexcept;
     void watch_writable(int fd, detail::io_callback* cb);
@@ -219,6 +221,7 @@ private:
         detail::io_callback* writer = nullptr;
         std::uint32_t registered = 0;
         bool edge = false;  // the reader asked for edge-triggered reports
+        std::uint32_t interest() const noexcept;  // what reader, writer and edge ask of the reactor
     };
     class function_io_callback;
     class wakeup_reader;

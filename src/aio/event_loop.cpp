@@ -313,10 +313,13 @@ void event_loop::drain_threadsafe_queue() {
 
 // ---- file descriptors ---------------------------------------------------------------------
 
+std::uint32_t event_loop::fd_watch::interest() const noexcept {
+    return (reader ? detail::io_readable | (edge ? detail::io_edge : 0u) : 0u) | (writer ? detail::io_writable : 0u);
+}
+
 void event_loop::update_interest(int fd) {
     auto& w = fds_[fd];
-    std::uint32_t wanted = (w.reader ? detail::io_readable : 0u) | (w.writer ? detail::io_writable : 0u);
-    if (w.reader && w.edge) wanted |= detail::io_edge;
+    std::uint32_t wanted = w.interest();
     std::uint32_t previous = w.registered;
     w.registered = wanted;
     try {
@@ -364,7 +367,7 @@ void event_loop::unwatch_readable(int fd) noexcept {
     try {
         update_interest(fd);
     } catch (...) {
-        fds_[fd].registered = fds_[fd].writer ? std::uint32_t{detail::io_writable} : 0u;
+        fds_[fd].registered = fds_[fd].interest();
     }
 }
 
@@ -374,8 +377,7 @@ void event_loop::unwatch_writable(int fd) noexcept {
     try {
         update_interest(fd);
     } catch (...) {
-        auto& w = fds_[fd];
-        w.registered = w.reader ? detail::io_readable | (w.edge ? detail::io_edge : 0u) : 0u;
+        fds_[fd].registered = fds_[fd].interest();
     }
 }
 

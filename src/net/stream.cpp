@@ -24,7 +24,7 @@ namespace detail {
 class stream_impl {
 public:
     stream_impl(event_loop* loop, int fd, stream_limits limits)
-        : loop_(loop), fd_(fd), limits_(limits), reader_(loop, fd, false, fd_watcher::trigger::edge), writer_(this),
+        : loop_(loop), fd_(fd), limits_(limits), reader_(loop, fd, false), writer_(this),
           peer_(peer_address_of(fd)), local_(local_address_of(fd)) {}
     stream_impl(const stream_impl&) = delete;
     stream_impl& operator=(const stream_impl&) = delete;
@@ -185,7 +185,7 @@ private:
 void fd_watcher::on_io_ready() {
     drained_ = false;
     if (!waiter_) {
-        if (!edge_) unregister();  // nobody waits any more: stop watching (lazily, see the header)
+        if (writable_) unregister();  // nobody waits any more: stop watching (lazily, see the header)
         return;
     }
     waiter_->ready();
@@ -194,7 +194,7 @@ void fd_watcher::on_io_ready() {
 void fd_watcher::wait(io_operation* op) {
     if (!registered_) {
         if (writable_) loop_->watch_writable(fd_, this);
-        else loop_->watch_readable(fd_, this, edge_);
+        else loop_->watch_readable(fd_, this, true);
         registered_ = true;
     }
     waiter_ = op;

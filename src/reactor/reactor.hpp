@@ -6,7 +6,7 @@
 // Semantics are level-triggered: an fd that stays readable is reported on every poll,
 // unless its interest includes io_edge: then it is reported once each time it becomes ready
 // (new bytes, a hang-up, an error), and whoever waits on it must read until a short read or
-// EAGAIN before waiting again. Network streams use that (as nginx, Tokio and Asio do): it
+// EAGAIN before waiting again. Socket readers use that (as nginx, Tokio and Asio do): it
 // spares the kernel re-checking, at every poll, each socket that was reported at the last.
 // Errors and hang-ups are reported as both readable and writable, so whoever waits on the
 // fd wakes and sees the error from read()/write().

@@ -56,16 +56,16 @@ namespace detail {
 class stream_impl;
 
 /// One readiness direction of one socket. It stays registered with the loop between waits,
-/// so a task that reads in a loop costs no epoll_ctl per read. A level-triggered watcher is
-/// removed when it fires with nobody waiting (else every poll would report it again); an
-/// edge-triggered one (a stream's reader) stays, and remembers the news in `drained`.
+/// so a task that reads (or accepts) in a loop costs no epoll_ctl per read. The readable
+/// direction is edge-triggered: every operation tries its call before it waits, so a report
+/// is needed only for news, which `drained` remembers when nobody waits. The writable one
+/// (connect) is level-triggered and removed when it fires with nobody waiting, else every
+/// poll would report it again.
 class io_operation;
 
 class fd_watcher final : public weft::detail::io_callback {
 public:
-    enum class trigger { level, edge };
-    fd_watcher(event_loop* loop, int fd, bool writable, trigger t = trigger::level) noexcept
-        : loop_(loop), fd_(fd), writable_(writable), edge_(t == trigger::edge) {}
+    fd_watcher(event_loop* loop, int fd, bool writable) noexcept : loop_(loop), fd_(fd), writable_(writable) {}
     fd_watcher(const fd_watcher&) = delete;
     fd_watcher& operator=(const fd_watcher&) = delete;
     ~fd_watcher() { unregister(); }
@@ -99,7 +99,6 @@ private:
     event_loop* loop_;
     int fd_;
     bool writable_;
-    bool edge_;
     bool drained_ = false;
     bool hung_up_ = false;
     bool registered_ = false;
